@@ -43,6 +43,8 @@ enum class StopReason : uint8_t {
   TripleFault,  // shutdown; the machine treats it as a reset event
   Halted,       // HLT with interrupts disabled and no pending events: stuck
   Requested,    // a device or hook asked the run loop to stop
+  Exception,    // stop_on_exception was set and an exception was raised;
+                // `exc` holds it and EIP points at the faulting instruction
 };
 
 // How an interrupt or exception is being delivered.
@@ -102,6 +104,8 @@ class Cpu {
   uint64_t retired() const { return icount_; }
   void request_stop(StopReason why) { stop_request_ = why; stop_requested_ = true; async_ = true; }
   uint32_t exit_status = 0;
+  // Differential testing: stop instead of delivering exceptions.
+  bool stop_on_exception = false;
   // Virtual-clock hook: called when retired() reaches next_event_at().
   uint64_t next_event_at = UINT64_MAX;
   void (*on_event)(void* ctx) = nullptr;
