@@ -101,7 +101,10 @@ class Cpu {
   // ---- run control -------------------------------------------------------
   void reset();  // power-on/reset state: real mode at F000:FFF0
   StopReason run(uint64_t max_instructions);
-  uint64_t retired() const { return icount_; }
+  // Virtual time in instruction ticks (retired instructions plus idle ticks
+  // spent halted) and the number of instructions actually retired.
+  uint64_t ticks() const { return icount_; }
+  uint64_t retired() const { return icount_ - halted_ticks_; }
   void request_stop(StopReason why) { stop_request_ = why; stop_requested_ = true; async_ = true; }
   uint32_t exit_status = 0;
   // Differential testing: stop instead of delivering exceptions.
@@ -204,7 +207,11 @@ class Cpu {
   // `fault_vector`(selector & ~3) if outside the table limit.
   bool read_descriptor(uint16_t selector, uint64_t& desc, uint8_t fault_vector);
   static SegmentCache cache_from_descriptor(uint16_t selector, uint64_t desc);
-  void set_cpl(uint8_t cpl) { s.cpl = cpl; }
+  void set_cpl(uint8_t cpl) { s.cpl = cpl; refresh_segments(); }
+  // Must be called after any change to a segment cache (done by
+  // set_seg_cache/load_seg); refreshes cached access rights.
+  void segment_changed(unsigned seg);
+  void refresh_segments();  // all six, plus the code-fetch window
   // Far transfers (control.cpp): JMP/CALL far (incl. gates and task switch),
   // RET far, IRET.
   void far_jump(uint16_t selector, uint32_t offset, uint32_t next_eip);
@@ -271,6 +278,7 @@ class Cpu {
                  bool& writable_now);
   template <class T> T read_lin_slow(uint32_t lin, bool user);
   template <class T> void write_lin_slow(uint32_t lin, T v, bool user);
+  bool write_probe(uint32_t lin, unsigned size, bool user);
   uint32_t seg_lin(unsigned seg, uint32_t off, unsigned size, bool write);
   bool seg_check(unsigned seg, uint32_t off, uint32_t size, bool write);
   uint64_t phys_read(uint32_t paddr, unsigned size);
@@ -281,6 +289,19 @@ class Cpu {
   void deliver_exception();
   void handle_async();
   bool async_ = true;
+  bool trap_pending_ = false;
+  uint64_t halted_ticks_ = 0;
+  // Cached access rights per segment register, refreshed by segment_changed.
+  enum : uint8_t { SA_R = 1, SA_W = 2, SA_EXPDOWN = 4, SA_FLAT = 8, SA_STACK = 16 };
+  struct SegAccess {
+    uint32_t lo = 0, hi = 0xFFFFFFFFu;  // valid offset range, inclusive
+    uint8_t flags = 0;
+  };
+  SegAccess seg_acc_[6];
+  bool ac_on_ = false;  // CR0.AM && EFLAGS.AC: user accesses go the slow path
+  uint8_t* fetch_host_ = nullptr;
+  uint32_t lazy_arith_flags() const;
+  void seg_fault(unsigned seg);
 
   uint8_t* ram_;
   uint64_t ram_size_;
@@ -320,3 +341,5 @@ template <> inline void Cpu::set_reg<uint8_t>(unsigned r, uint8_t v) {
 }
 
 }  // namespace faultline
+
+#include "core/cpu_mem.h"

@@ -141,7 +141,7 @@ class MemFile {
   void check_snapshot_size(const MemorySnapshot& snapshot) const;
   void make_baseline(std::uint64_t snapshot_id) noexcept;
   void copy_dirty_pages_from(const MemorySnapshot& snapshot) noexcept;
-  void discard_private_dirty_pages();
+  void discard_private_dirty_pages(const MemorySnapshot& cow_source) noexcept;
   // Maps `fd` at `offset` over data() with MAP_FIXED; returns errno or 0.
   int remap_guest_ram(int flags, int fd, off_t offset) noexcept;
 

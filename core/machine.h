@@ -1,0 +1,79 @@
+// The Machine: one simulated PC. Owns guest memory (a memfile), the CPU, the
+// bus, the virtual clock and the built-in debug ports.
+//
+// Design note: no globals. Everything a device or engine needs is reached
+// through the Machine passed by reference, so several machines can live in
+// one process (tests, campaign workers, golden and faulty side by side).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/cpu.h"
+#include "memfile/memfile.h"
+
+namespace faultline {
+
+struct MachineConfig {
+  uint64_t memory_mib = 32;
+  std::string memory_file;           // empty: anonymous memfd
+  uint64_t instructions_per_second = 100'000'000;  // virtual clock rate
+};
+
+enum class RunOutcome : uint8_t {
+  Exited,           // guest wrote its status to the exit port
+  InstructionLimit, // the instruction budget ran out
+  TripleFault,      // shutdown
+  Halted,           // HLT with interrupts off and nothing pending
+  Stopped,          // stopped by a hook or request
+};
+
+struct RunResult {
+  RunOutcome outcome = RunOutcome::InstructionLimit;
+  uint32_t exit_status = 0;
+  uint64_t retired = 0;
+  uint64_t ticks = 0;
+};
+
+const char* to_string(RunOutcome o);
+
+class Machine {
+ public:
+  explicit Machine(const MachineConfig& config);
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  MemFile& memory() { return memory_; }
+  Cpu& cpu() { return *cpu_; }
+  Bus& bus() { return bus_; }
+  VirtualClock& clock() { return clock_; }
+  const MachineConfig& config() const { return config_; }
+
+  // Runs until the guest exits, the budget runs out, or another stop.
+  RunResult run(uint64_t max_instructions);
+
+  // Debug console (port 0xE9) output goes here; default appends to
+  // `console_output()` and, if set, to the sink.
+  void set_console_sink(std::function<void(char)> sink) { console_sink_ = std::move(sink); }
+  const std::string& console_output() const { return console_; }
+
+  // Schedules a device event `delay_ns` of virtual time from now.
+  VirtualClock::EventId schedule_in(uint64_t delay_ns, std::function<void()> fn);
+  uint64_t now_ns() const { return clock_.ticks_to_ns(cpu_->ticks()); }
+
+ private:
+  void update_next_event();
+  MachineConfig config_;
+  MemFile memory_;
+  Bus bus_;
+  VirtualClock clock_;
+  std::unique_ptr<Cpu> cpu_;
+  std::string console_;
+  std::function<void(char)> console_sink_;
+};
+
+}  // namespace faultline

@@ -1,0 +1,62 @@
+// Shared helpers of the integer instruction handlers (ops_alu.cpp,
+// ops_muldiv.cpp, ops_shift.cpp, ops_bit.cpp, ops_mov.cpp, ops_stack.cpp,
+// ops_branch.cpp, ops_string.cpp, ops_bcd.cpp). Internal to core/.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "core/cpu.h"
+#include "core/handlers.h"
+
+#define FL_INLINE [[gnu::always_inline]] inline
+
+namespace faultline::ops {
+
+template <class T> inline constexpr unsigned kBits = sizeof(T) * 8;
+template <class T> using Signed = std::make_signed_t<T>;
+
+template <class T> FL_INLINE bool msb(T v) { return (v >> (kBits<T> - 1)) & 1; }
+
+// PF: set when the low byte of the result has an even number of one bits.
+FL_INLINE uint32_t pf_of(uint32_t v) { return __builtin_parity(v & 0xFFu) ? 0u : FLAG_PF; }
+
+// ZF, SF and PF of a result.
+template <class T> FL_INLINE uint32_t szp(T r) {
+  return (r == 0 ? FLAG_ZF : 0u) | (msb(r) ? FLAG_SF : 0u) | pf_of(r);
+}
+
+FL_INLINE uint32_t flag_if(bool on, uint32_t bit) { return on ? bit : 0u; }
+
+// Full flags of dst + src + carry_in / dst - src - borrow_in.
+template <class T> FL_INLINE uint32_t add_flags(T d, T s, T r, bool cf) {
+  return szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(T((d ^ r) & (s ^ r))), FLAG_OF) |
+         ((d ^ s ^ r) & FLAG_AF);
+}
+template <class T> FL_INLINE uint32_t sub_flags(T d, T s, T r, bool cf) {
+  return szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(T((d ^ s) & (d ^ r))), FLAG_OF) |
+         ((d ^ s ^ r) & FLAG_AF);
+}
+
+// Replaces CF and OF, keeping SF ZF AF PF (rotates).
+FL_INLINE void set_cf_of(Cpu& c, bool cf, bool of) {
+  uint32_t f = c.eflags() & (FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF);
+  c.set_arith_flags(f | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
+}
+
+// Sign-extended 8-bit immediate in operand type T.
+template <class T> FL_INLINE T simm8(const Insn& i) {
+  return static_cast<T>(static_cast<int32_t>(static_cast<int8_t>(i.imm)));
+}
+
+// Near branch: the target (already truncated to the operand size) must lie
+// inside the CS limit.
+FL_INLINE bool branch_ok(Cpu& c, uint32_t target) {
+  if (__builtin_expect(target > c.s.seg[CS].limit, 0)) {
+    c.gp(0);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace faultline::ops

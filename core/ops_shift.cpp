@@ -1,0 +1,170 @@
+// Shifts and rotates: ROL ROR RCL RCR SHL SHR SAR (by 1, CL, imm8) and
+// SHLD/SHRD (imm8, CL).
+//
+// The count is masked to 5 bits. A masked count of 0 changes nothing (a memory
+// operand is still accessed as read-modify-write, so access faults happen,
+// but it is not written). ROL/ROR/RCL/RCR change only CF and OF; the shifts
+// set CF OF SF ZF PF and AF = 0 (AF is undefined). OF is defined only for
+// count 1; for larger counts we apply the count-1 formula to the final result
+// (what P6 does for the rotates; the differential tester masks it).
+#include "core/ops_int.h"
+
+namespace faultline {
+namespace {
+
+using namespace ops;
+
+enum class Sh : uint8_t { Rol, Ror, Rcl, Rcr, Shl, Shr, Sar };
+
+// `cnt` is the masked count, 1..31. Records flags, returns the result.
+template <Sh OP, class T> FL_INLINE T do_shift(Cpu& c, T d, unsigned cnt) {
+  constexpr unsigned N = kBits<T>;
+  if constexpr (OP == Sh::Rol) {
+    unsigned k = cnt & (N - 1);
+    T r = k ? static_cast<T>((d << k) | (d >> (N - k))) : d;
+    bool cf = r & 1;
+    set_cf_of(c, cf, msb(r) ^ cf);
+    return r;
+  } else if constexpr (OP == Sh::Ror) {
+    unsigned k = cnt & (N - 1);
+    T r = k ? static_cast<T>((d >> k) | (d << (N - k))) : d;
+    bool hi = msb(r), hi2 = (r >> (N - 2)) & 1;
+    set_cf_of(c, hi, hi ^ hi2);
+    return r;
+  } else if constexpr (OP == Sh::Rcl || OP == Sh::Rcr) {
+    unsigned k = N == 32 ? cnt : cnt % (N + 1);
+    if (k == 0) return d;  // rotated by the full width + 1: nothing changes
+    // Rotate the (N+1)-bit value CF:d.
+    uint64_t v = (uint64_t(c.cf()) << N) | d;
+    constexpr uint64_t mask = (uint64_t(1) << (N + 1)) - 1;
+    if constexpr (OP == Sh::Rcl)
+      v = ((v << k) | (v >> (N + 1 - k))) & mask;
+    else
+      v = ((v >> k) | (v << (N + 1 - k))) & mask;
+    T r = static_cast<T>(v);
+    bool cf = (v >> N) & 1;
+    if constexpr (OP == Sh::Rcl)
+      set_cf_of(c, cf, msb(r) ^ cf);
+    else
+      set_cf_of(c, cf, msb(r) ^ ((r >> (N - 2)) & 1));
+    return r;
+  } else if constexpr (OP == Sh::Shl) {
+    uint64_t w = uint64_t(d) << cnt;
+    T r = static_cast<T>(w);
+    bool cf = (w >> N) & 1;
+    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(r) ^ cf, FLAG_OF));
+    return r;
+  } else if constexpr (OP == Sh::Shr) {
+    uint64_t w = uint64_t(d) >> (cnt - 1);
+    T r = static_cast<T>(w >> 1);
+    bool cf = w & 1;
+    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(d), FLAG_OF));
+    return r;
+  } else {  // Sar
+    int64_t w = int64_t(Signed<T>(d)) >> (cnt - 1);
+    T r = static_cast<T>(w >> 1);
+    bool cf = w & 1;
+    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF));
+    return r;
+  }
+}
+
+enum class Cnt : uint8_t { One, CL, Imm };
+
+template <Cnt K> FL_INLINE unsigned count_of(Cpu& c, const Insn& i) {
+  if constexpr (K == Cnt::One) return 1;
+  else if constexpr (K == Cnt::CL) return c.reg<uint8_t>(ECX) & 0x1F;
+  else return i.imm & 0x1F;
+}
+
+template <Sh OP, class T, Cnt K> FL_INLINE void shift_E(Cpu& c, const Insn& i) {
+  unsigned cnt = count_of<K>(c, i);
+  if (i.is_reg()) {
+    if (K != Cnt::One && cnt == 0) return;
+    c.set_reg<T>(i.rm, do_shift<OP, T>(c, c.reg<T>(i.rm), cnt));
+    return;
+  }
+  uint32_t off = c.ea(i);
+  T d = c.read_rmw<T>(i.seg, off);
+  if (c.faulted()) return;
+  if (K != Cnt::One && cnt == 0) return;
+  c.write<T>(i.seg, off, do_shift<OP, T>(c, d, cnt));
+}
+
+// SHLD/SHRD. 16-bit operands with counts above 16 shift through the 48-bit
+// value dst:src:dst (undefined by Intel; deterministic here).
+template <bool LEFT, class T> FL_INLINE T do_shd(Cpu& c, T d, T s, unsigned cnt) {
+  T r;
+  bool cf;
+  if constexpr (sizeof(T) == 4) {
+    if (LEFT) {
+      uint64_t w = (uint64_t(d) << 32) | s;
+      r = static_cast<T>((w << cnt) >> 32);
+      cf = (w >> (64 - cnt)) & 1;
+    } else {
+      uint64_t w = (uint64_t(s) << 32) | d;
+      r = static_cast<T>(w >> cnt);
+      cf = (w >> (cnt - 1)) & 1;
+    }
+  } else {
+    if (LEFT) {
+      uint64_t w = (uint64_t(d) << 32) | (uint64_t(s) << 16) | d;
+      r = static_cast<T>((w << cnt) >> 32);
+      cf = (w >> (48 - cnt)) & 1;
+    } else {
+      uint64_t w = (uint64_t(d) << 32) | (uint64_t(s) << 16) | d;
+      r = static_cast<T>(w >> cnt);
+      cf = (w >> (cnt - 1)) & 1;
+    }
+  }
+  c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(r) ^ msb(d), FLAG_OF));
+  return r;
+}
+
+template <bool LEFT, class T, Cnt K> FL_INLINE void shd_E(Cpu& c, const Insn& i) {
+  unsigned cnt = count_of<K>(c, i);
+  T s = c.reg<T>(i.reg);
+  if (i.is_reg()) {
+    if (cnt == 0) return;
+    c.set_reg<T>(i.rm, do_shd<LEFT, T>(c, c.reg<T>(i.rm), s, cnt));
+    return;
+  }
+  uint32_t off = c.ea(i);
+  T d = c.read_rmw<T>(i.seg, off);
+  if (c.faulted()) return;
+  if (cnt == 0) return;
+  c.write<T>(i.seg, off, do_shd<LEFT, T>(c, d, s, cnt));
+}
+
+}  // namespace
+
+#define FL_SHIFT_HANDLERS(NAME, OP)                                                            \
+  void NAME##_Eb1(Cpu& c, const Insn& i) { shift_E<OP, uint8_t, Cnt::One>(c, i); }            \
+  void NAME##_Ew1(Cpu& c, const Insn& i) { shift_E<OP, uint16_t, Cnt::One>(c, i); }           \
+  void NAME##_Ed1(Cpu& c, const Insn& i) { shift_E<OP, uint32_t, Cnt::One>(c, i); }           \
+  void NAME##_EbCL(Cpu& c, const Insn& i) { shift_E<OP, uint8_t, Cnt::CL>(c, i); }            \
+  void NAME##_EwCL(Cpu& c, const Insn& i) { shift_E<OP, uint16_t, Cnt::CL>(c, i); }           \
+  void NAME##_EdCL(Cpu& c, const Insn& i) { shift_E<OP, uint32_t, Cnt::CL>(c, i); }           \
+  void NAME##_EbIb(Cpu& c, const Insn& i) { shift_E<OP, uint8_t, Cnt::Imm>(c, i); }           \
+  void NAME##_EwIb(Cpu& c, const Insn& i) { shift_E<OP, uint16_t, Cnt::Imm>(c, i); }          \
+  void NAME##_EdIb(Cpu& c, const Insn& i) { shift_E<OP, uint32_t, Cnt::Imm>(c, i); }
+
+FL_SHIFT_HANDLERS(ROL, Sh::Rol)
+FL_SHIFT_HANDLERS(ROR, Sh::Ror)
+FL_SHIFT_HANDLERS(RCL, Sh::Rcl)
+FL_SHIFT_HANDLERS(RCR, Sh::Rcr)
+FL_SHIFT_HANDLERS(SHL, Sh::Shl)
+FL_SHIFT_HANDLERS(SHR, Sh::Shr)
+FL_SHIFT_HANDLERS(SAR, Sh::Sar)
+#undef FL_SHIFT_HANDLERS
+
+void SHLD_EwGwIb(Cpu& c, const Insn& i) { shd_E<true, uint16_t, Cnt::Imm>(c, i); }
+void SHLD_EdGdIb(Cpu& c, const Insn& i) { shd_E<true, uint32_t, Cnt::Imm>(c, i); }
+void SHLD_EwGwCL(Cpu& c, const Insn& i) { shd_E<true, uint16_t, Cnt::CL>(c, i); }
+void SHLD_EdGdCL(Cpu& c, const Insn& i) { shd_E<true, uint32_t, Cnt::CL>(c, i); }
+void SHRD_EwGwIb(Cpu& c, const Insn& i) { shd_E<false, uint16_t, Cnt::Imm>(c, i); }
+void SHRD_EdGdIb(Cpu& c, const Insn& i) { shd_E<false, uint32_t, Cnt::Imm>(c, i); }
+void SHRD_EwGwCL(Cpu& c, const Insn& i) { shd_E<false, uint16_t, Cnt::CL>(c, i); }
+void SHRD_EdGdCL(Cpu& c, const Insn& i) { shd_E<false, uint32_t, Cnt::CL>(c, i); }
+
+}  // namespace faultline

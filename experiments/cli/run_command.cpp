@@ -1,0 +1,84 @@
+// `faultline run`: boot a kernel and run it to completion.
+#include <chrono>
+#include <cstdio>
+#include <unistd.h>
+
+#include "core/boot/multiboot.h"
+#include "core/machine.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/exit_codes.h"
+
+namespace faultline::cli {
+
+namespace {
+struct RunOptions {
+  std::string kernel;
+  uint64_t memory_mib = 32;
+  std::string memory_file;
+  uint64_t max_instructions = 0;  // 0: unlimited
+  std::string cmdline;
+  std::vector<std::string> modules;
+  bool stats = false;
+};
+
+int do_run(const RunOptions& o) {
+  MachineConfig cfg;
+  cfg.memory_mib = o.memory_mib;
+  cfg.memory_file = o.memory_file;
+  Machine m(cfg);
+  m.set_console_sink([](char ch) { std::fputc(ch, stdout); });
+  MultibootOptions mb;
+  mb.kernel_path = o.kernel;
+  mb.cmdline = o.cmdline;
+  for (const std::string& spec : o.modules) {
+    auto comma = spec.find(',');
+    mb.modules.push_back({spec.substr(0, comma), comma == std::string::npos ? "" : spec.substr(comma + 1)});
+  }
+  multiboot_load(m, mb);
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t budget = o.max_instructions ? o.max_instructions : UINT64_MAX;
+  RunResult r = m.run(budget);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fflush(stdout);
+  if (o.stats) {
+    std::fprintf(stderr, "retired instructions: %llu\nwall time: %.3f s\nMIPS: %.1f\n",
+                 (unsigned long long)r.retired, secs, secs > 0 ? r.retired / secs / 1e6 : 0.0);
+  }
+  const Cpu& c = m.cpu();
+  switch (r.outcome) {
+    case RunOutcome::Exited:
+      return static_cast<int>(r.exit_status & 0xFF);
+    case RunOutcome::InstructionLimit:
+      std::fprintf(stderr, "faultline: stopped: instruction limit of %llu reached at EIP=%08X (guest did not exit)\n",
+                   (unsigned long long)o.max_instructions, c.s.eip);
+      return exit_code::kInstructionLimit;
+    case RunOutcome::TripleFault:
+      std::fprintf(stderr, "faultline: guest triple fault at EIP=%08X after %llu instructions (machine reset event)\n",
+                   c.s.eip, (unsigned long long)r.retired);
+      return exit_code::kTripleFault;
+    case RunOutcome::Halted:
+      std::fprintf(stderr, "faultline: guest halted with interrupts disabled at EIP=%08X: it can never resume\n",
+                   c.s.eip);
+      return exit_code::kHalted;
+    case RunOutcome::Stopped:
+      std::fprintf(stderr, "faultline: run stopped\n");
+      return exit_code::kInternal;
+  }
+  return exit_code::kInternal;
+}
+}  // namespace
+
+Action add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* sub = app.add_subcommand("run", "Boot a kernel and run it");
+  sub->add_option("--kernel", o->kernel, "Multiboot ELF kernel")->required()->check(CLI::ExistingFile);
+  sub->add_option("--memory", o->memory_mib, "Guest RAM in MiB")->check(CLI::Range(1, 3072));
+  sub->add_option("--memory-file", o->memory_file, "Keep guest RAM in this file instead of a memfd");
+  sub->add_option("--max-instructions", o->max_instructions, "Stop after N instructions (0: no limit)");
+  sub->add_option("--cmdline", o->cmdline, "Kernel command line");
+  sub->add_option("--module", o->modules, "Multiboot module FILE[,CMDLINE] (repeatable)");
+  sub->add_flag("--stats", o->stats, "Print retired instructions, wall time and MIPS");
+  return [o] { return do_run(*o); };
+}
+
+}  // namespace faultline::cli
