@@ -201,20 +201,20 @@ void Cpu::segment_changed(unsigned seg) {
   const SegmentCache& c = s.seg[seg];
   a = SegAccess{};
   if (!protected_mode() || v86()) {
-    a.flags = SA_R | SA_W;
+    a.flags = SEGACC_R | SEGACC_W;
     a.lo = 0;
     a.hi = c.limit;
   } else if (!c.valid || !(c.attr & SEG_P)) {
     a.flags = 0;
   } else if (c.attr & SEG_CODE) {
     // Code segments: readable if R; never writable through a data access.
-    a.flags = (c.attr & SEG_RW) ? SA_R : 0;
+    a.flags = (c.attr & SEG_RW) ? SEGACC_R : 0;
     a.lo = 0;
     a.hi = c.limit;
   } else {
-    a.flags = SA_R | ((c.attr & SEG_RW) ? SA_W : 0);
+    a.flags = SEGACC_R | ((c.attr & SEG_RW) ? SEGACC_W : 0);
     if (c.attr & SEG_DC) {
-      a.flags |= SA_EXPDOWN;
+      a.flags |= SEGACC_EXPDOWN;
       a.lo = c.limit + 1;
       a.hi = (c.attr & SEG_DB) ? 0xFFFFFFFFu : 0xFFFFu;
     } else {
@@ -222,9 +222,9 @@ void Cpu::segment_changed(unsigned seg) {
       a.hi = c.limit;
     }
   }
-  if (seg == SS) a.flags |= SA_STACK;
-  if (!(a.flags & SA_EXPDOWN) && c.base == 0 && a.hi == 0xFFFFFFFFu && (a.flags & SA_R))
-    a.flags |= SA_FLAT;
+  if (seg == SS) a.flags |= SEGACC_STACK;
+  if (!(a.flags & SEGACC_EXPDOWN) && c.base == 0 && a.hi == 0xFFFFFFFFu && (a.flags & SEGACC_R))
+    a.flags |= SEGACC_FLAT;
   if (seg == CS) fetch_epoch_ = ~0u;
 }
 
@@ -240,7 +240,7 @@ void Cpu::seg_fault(unsigned seg) {
 
 bool Cpu::seg_check(unsigned seg, uint32_t off, uint32_t size, bool write) {
   const SegAccess& a = seg_acc_[seg];
-  uint8_t need = write ? SA_W : SA_R;
+  uint8_t need = write ? SEGACC_W : SEGACC_R;
   if (!(a.flags & need)) {
     seg_fault(seg);
     return false;

@@ -292,7 +292,7 @@ class Cpu {
   bool trap_pending_ = false;
   uint64_t halted_ticks_ = 0;
   // Cached access rights per segment register, refreshed by segment_changed.
-  enum : uint8_t { SA_R = 1, SA_W = 2, SA_EXPDOWN = 4, SA_FLAT = 8, SA_STACK = 16 };
+  enum : uint8_t { SEGACC_R = 1, SEGACC_W = 2, SEGACC_EXPDOWN = 4, SEGACC_FLAT = 8, SEGACC_STACK = 16 };
   struct SegAccess {
     uint32_t lo = 0, hi = 0xFFFFFFFFu;  // valid offset range, inclusive
     uint8_t flags = 0;

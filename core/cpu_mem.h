@@ -20,8 +20,8 @@ inline uint32_t Cpu::ea(const Insn& i) const {
 
 inline uint32_t Cpu::seg_lin(unsigned seg, uint32_t off, unsigned size, bool write) {
   const SegAccess& a = seg_acc_[seg];
-  uint8_t need = write ? SA_W : SA_R;
-  if (FL_LIKELY((a.flags & (SA_FLAT | need)) == (SA_FLAT | need) && off <= 0xFFFFFFFFu - (size - 1)))
+  uint8_t need = write ? SEGACC_W : SEGACC_R;
+  if (FL_LIKELY((a.flags & (SEGACC_FLAT | need)) == (SEGACC_FLAT | need) && off <= 0xFFFFFFFFu - (size - 1)))
     return off;
   if (!seg_check(seg, off, size, write)) return 0;
   return s.seg[seg].base + off;

@@ -90,6 +90,9 @@ struct FpuState {
   uint16_t last_cs = 0;
   uint32_t last_dp = 0;
   uint16_t last_ds = 0;
+  // FERR# was asserted (an unmasked x87 exception with CR0.NE=0, the PC's
+  // IRQ13 path). Set by the FPU; the platform clears it when it raises IRQ13.
+  bool ferr_pending = false;
 };
 
 // Lazy arithmetic flag kinds. `None` means EFLAGS holds the arithmetic bits.

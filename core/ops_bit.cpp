@@ -64,17 +64,19 @@ template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
   return !c.faulted();
 }
 
-// BSF/BSR: source 0 sets ZF and leaves the destination unchanged.
+// BSF/BSR: source 0 sets ZF and leaves the destination unchanged. CF OF SF
+// AF PF are undefined; we produce what Intel hardware does: all clear except
+// PF, which reflects the bit index (or 0 for a zero source).
 template <bool REVERSE, class T> FL_INLINE void bsf_bsr(Cpu& c, const Insn& i) {
   T s;
   if (!read_src<T>(c, i, s)) return;
   if (s == 0) {
-    c.set_flag(FLAG_ZF, true);
+    c.set_arith_flags(FLAG_ZF | FLAG_PF);
     return;
   }
   unsigned idx = REVERSE ? 31u - unsigned(__builtin_clz(s)) : unsigned(__builtin_ctz(s));
   c.set_reg<T>(i.reg, static_cast<T>(idx));
-  c.set_flag(FLAG_ZF, false);
+  c.set_arith_flags(pf_of(idx));
 }
 
 // CMOVcc: the source is read (and may fault) whatever the condition.

@@ -1,7 +1,8 @@
 // MUL, IMUL (one, two and three operand forms), DIV, IDIV.
 //
 // Flags: MUL/IMUL set CF = OF = "the result does not fit the destination";
-// SF ZF AF PF are undefined (we produce SF/ZF/PF of the low half, AF = 0).
+// SF ZF AF PF are undefined (we produce SF and PF of the low half, ZF = AF = 0,
+// as Intel hardware does).
 // DIV/IDIV leave all flags undefined; we leave them unchanged.
 #include <climits>
 
@@ -22,7 +23,7 @@ template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
 }
 
 template <class T> FL_INLINE void mul_flags(Cpu& c, T low, bool overflow) {
-  c.set_arith_flags(szp(low) | flag_if(overflow, FLAG_CF | FLAG_OF));
+  c.set_arith_flags((szp(low) & ~FLAG_ZF) | flag_if(overflow, FLAG_CF | FLAG_OF));
 }
 
 // Two/three-operand IMUL: truncated signed product with overflow check.

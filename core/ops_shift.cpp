@@ -5,8 +5,8 @@
 // operand is still accessed as read-modify-write, so access faults happen,
 // but it is not written). ROL/ROR/RCL/RCR change only CF and OF; the shifts
 // set CF OF SF ZF PF and AF = 0 (AF is undefined). OF is defined only for
-// count 1; for larger counts we apply the count-1 formula to the final result
-// (what P6 does for the rotates; the differential tester masks it).
+// count 1; for larger counts we produce the OF
+// of the first 1-bit step (see do_shift; the differential tester masks it).
 #include "core/ops_int.h"
 
 namespace faultline {
@@ -17,25 +17,29 @@ using namespace ops;
 enum class Sh : uint8_t { Rol, Ror, Rcl, Rcr, Shl, Shr, Sar };
 
 // `cnt` is the masked count, 1..31. Records flags, returns the result.
-template <Sh OP, class T> FL_INLINE T do_shift(Cpu& c, T d, unsigned cnt) {
+// OF is defined for count 1 only; for every count we produce the OF of the
+// first 1-bit step (a function of the original operand), which is the SDM
+// value for count 1 and what Intel hardware produces, except that ROL/ROR of
+// a register by an immediate count > 1 leave OF unchanged there (KEEP_OF).
+template <Sh OP, class T, bool KEEP_OF = false> FL_INLINE T do_shift(Cpu& c, T d, unsigned cnt) {
   constexpr unsigned N = kBits<T>;
+  const bool d_hi = msb(d), d_hi2 = (d >> (N - 2)) & 1;
   if constexpr (OP == Sh::Rol) {
     unsigned k = cnt & (N - 1);
     T r = k ? static_cast<T>((d << k) | (d >> (N - k))) : d;
-    bool cf = r & 1;
-    set_cf_of(c, cf, msb(r) ^ cf);
+    set_cf_of(c, r & 1, (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ d_hi2));
     return r;
   } else if constexpr (OP == Sh::Ror) {
     unsigned k = cnt & (N - 1);
     T r = k ? static_cast<T>((d >> k) | (d << (N - k))) : d;
-    bool hi = msb(r), hi2 = (r >> (N - 2)) & 1;
-    set_cf_of(c, hi, hi ^ hi2);
+    set_cf_of(c, msb(r), (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ (d & 1)));
     return r;
   } else if constexpr (OP == Sh::Rcl || OP == Sh::Rcr) {
     unsigned k = N == 32 ? cnt : cnt % (N + 1);
     if (k == 0) return d;  // rotated by the full width + 1: nothing changes
     // Rotate the (N+1)-bit value CF:d.
-    uint64_t v = (uint64_t(c.cf()) << N) | d;
+    const bool cf_in = c.cf();
+    uint64_t v = (uint64_t(cf_in) << N) | d;
     constexpr uint64_t mask = (uint64_t(1) << (N + 1)) - 1;
     if constexpr (OP == Sh::Rcl)
       v = ((v << k) | (v >> (N + 1 - k))) & mask;
@@ -44,21 +48,21 @@ template <Sh OP, class T> FL_INLINE T do_shift(Cpu& c, T d, unsigned cnt) {
     T r = static_cast<T>(v);
     bool cf = (v >> N) & 1;
     if constexpr (OP == Sh::Rcl)
-      set_cf_of(c, cf, msb(r) ^ cf);
+      set_cf_of(c, cf, d_hi ^ d_hi2);
     else
-      set_cf_of(c, cf, msb(r) ^ ((r >> (N - 2)) & 1));
+      set_cf_of(c, cf, d_hi ^ cf_in);
     return r;
   } else if constexpr (OP == Sh::Shl) {
     uint64_t w = uint64_t(d) << cnt;
     T r = static_cast<T>(w);
     bool cf = (w >> N) & 1;
-    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(r) ^ cf, FLAG_OF));
+    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(d_hi ^ d_hi2, FLAG_OF));
     return r;
   } else if constexpr (OP == Sh::Shr) {
     uint64_t w = uint64_t(d) >> (cnt - 1);
     T r = static_cast<T>(w >> 1);
     bool cf = w & 1;
-    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(d), FLAG_OF));
+    c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(d_hi, FLAG_OF));
     return r;
   } else {  // Sar
     int64_t w = int64_t(Signed<T>(d)) >> (cnt - 1);
@@ -78,10 +82,11 @@ template <Cnt K> FL_INLINE unsigned count_of(Cpu& c, const Insn& i) {
 }
 
 template <Sh OP, class T, Cnt K> FL_INLINE void shift_E(Cpu& c, const Insn& i) {
+  constexpr bool kKeepOf = K == Cnt::Imm && (OP == Sh::Rol || OP == Sh::Ror);
   unsigned cnt = count_of<K>(c, i);
   if (i.is_reg()) {
     if (K != Cnt::One && cnt == 0) return;
-    c.set_reg<T>(i.rm, do_shift<OP, T>(c, c.reg<T>(i.rm), cnt));
+    c.set_reg<T>(i.rm, do_shift<OP, T, kKeepOf>(c, c.reg<T>(i.rm), cnt));
     return;
   }
   uint32_t off = c.ea(i);
@@ -117,7 +122,10 @@ template <bool LEFT, class T> FL_INLINE T do_shd(Cpu& c, T d, T s, unsigned cnt)
       cf = (w >> (cnt - 1)) & 1;
     }
   }
-  c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(msb(r) ^ msb(d), FLAG_OF));
+  // OF of the first 1-bit step: the sign change from d to (d << 1 | src MSB)
+  // or (src LSB : d >> 1).
+  bool of = LEFT ? (msb(d) ^ bool((d >> (kBits<T> - 2)) & 1)) : (msb(d) ^ bool(s & 1));
+  c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
   return r;
 }
 

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 
 #include "core/boot/multiboot.h"
 #include "core/machine.h"
@@ -66,14 +67,18 @@ Action add_bench_command(CLI::App& app) {
 
 Action add_cpu_check_command(CLI::App& app) {
 #ifdef FAULTLINE_HAVE_CPU_CHECK
-  auto o = std::make_shared<CpuCheckOptions>();
+  auto o = std::make_shared<check::CpuCheckOptions>();
   CLI::App* sub = app.add_subcommand("cpu-check", "Differential test of the interpreter against the host CPU");
   sub->add_option("--cases", o->cases, "Number of random instruction sequences");
   sub->add_option("--seed", o->seed, "Random seed");
   sub->add_option("--opcode", o->opcode, "Only this opcode (hex, e.g. D8 or 0FAF)");
   sub->add_flag("--verbose", o->verbose, "Print every case");
+  sub->add_option("--case", o->only_case, "Run only this case number (reproduce a mismatch)");
+  sub->add_option("--max-units", o->max_units, "Instructions per case");
+  sub->add_option("--max-mismatches", o->max_mismatches, "Reproducers printed");
   return [o] {
-    int rc = run_cpu_check(*o, std::cout);
+    int rc = check::run_cpu_check(*o, std::cout);
+    if (rc == 2) return exit_code::kInternal;
     return rc == 0 ? 0 : exit_code::kMismatch;
   };
 #else
