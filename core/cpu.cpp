@@ -30,6 +30,7 @@ Cpu::Cpu(uint8_t* ram, uint64_t ram_size, Bus& bus)
     : ram_(ram), ram_size_(ram_size), bus_(bus) {
   tlb_ = std::make_unique<TlbEntry[]>(kTlbSize);
   icache_ = std::make_unique<CachedInsn[]>(kIcacheSize);
+  blocks_ = std::make_unique<Block[]>(kBlockCacheSize);
   page_gen_.assign(ram_size_ >> 12, 0);
   code_page_.assign(ram_size_ >> 12, 0);
   reset();
@@ -141,57 +142,6 @@ void Cpu::write_eflags(uint32_t value, uint32_t mask) {
     flush_tlb(true);
   }
   async_ = true;
-}
-
-bool Cpu::cf() const {
-  switch (s.lf_op) {
-    case LazyOp::None: return s.eflags_bits & FLAG_CF;
-    case LazyOp::Add: return s.lf_res < s.lf_dst;
-    case LazyOp::Sub: return s.lf_dst < s.lf_src;
-    case LazyOp::Logic: return false;
-    default: return s.lf_cf;
-  }
-}
-bool Cpu::zf() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_ZF) : s.lf_res == 0; }
-bool Cpu::sf() const {
-  return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_SF) : (s.lf_res >> (s.lf_size * 8 - 1)) & 1;
-}
-bool Cpu::of() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_OF) : (lazy_arith_flags() & FLAG_OF); }
-bool Cpu::pf() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_PF) : parity8(s.lf_res); }
-bool Cpu::af() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_AF) : (lazy_arith_flags() & FLAG_AF); }
-
-bool Cpu::cond(unsigned cc) const {
-  if (s.lf_op == LazyOp::Sub) {
-    // Fast paths for CMP/SUB followed by a condition.
-    const unsigned shift = 32 - s.lf_size * 8;
-    const int32_t sd = static_cast<int32_t>(s.lf_dst << shift);
-    const int32_t ss = static_cast<int32_t>(s.lf_src << shift);
-    switch (cc) {
-      case 2: return s.lf_dst < s.lf_src;
-      case 3: return s.lf_dst >= s.lf_src;
-      case 4: return s.lf_res == 0;
-      case 5: return s.lf_res != 0;
-      case 6: return s.lf_dst <= s.lf_src;
-      case 7: return s.lf_dst > s.lf_src;
-      case 12: return sd < ss;
-      case 13: return sd >= ss;
-      case 14: return sd <= ss;
-      case 15: return sd > ss;
-      default: break;
-    }
-  }
-  bool r;
-  switch (cc >> 1) {
-    case 0: r = of(); break;
-    case 1: r = cf(); break;
-    case 2: r = zf(); break;
-    case 3: r = cf() || zf(); break;
-    case 4: r = sf(); break;
-    case 5: r = pf(); break;
-    case 6: r = sf() != of(); break;
-    default: r = zf() || (sf() != of()); break;
-  }
-  return (cc & 1) ? !r : r;
 }
 
 // ---- segments -----------------------------------------------------------------
@@ -600,6 +550,7 @@ void Cpu::code_page_written(uint32_t ppage) {
   uint64_t pg = ppage >> 12;
   code_page_[pg] = 0;
   ++page_gen_[pg];
+  async_ = true;  // leave the current block: it may have been overwritten
 }
 
 // ---- control registers ------------------------------------------------------------
@@ -725,6 +676,102 @@ bool Cpu::fetch_decode(Insn*& out) {
   return true;
 }
 
+// ---- decoded blocks ---------------------------------------------------------------
+
+namespace {
+bool ends_block(const Insn& i) {
+  if (!i.info || !i.info->defined) return true;
+  return (i.info->attr & (A_BRANCH | A_SYS | A_PRIV | A_IO | A_SEGLOAD)) != 0 ||
+         i.handler == handler_ud || i.handler == handler_unimplemented;
+}
+}  // namespace
+
+void Cpu::build_block(Block& b, uint32_t paddr, bool c32) {
+  const uint8_t* page = ram_ + (paddr & ~0xFFFu);
+  unsigned off = paddr & 0xFFF;
+  b.paddr = paddr;
+  b.code32 = c32;
+  b.count = 0;
+  b.bytes = 0;
+  while (b.count < kBlockMax) {
+    unsigned avail = std::min(15u, 0x1000 - off);
+    Insn& insn = b.insns[b.count];
+    DecodeStatus st = decode(page + off, avail, c32, insn);
+    if (st == DecodeStatus::NeedMoreBytes || st == DecodeStatus::TooLong) break;  // single-step path
+    ++decode_misses;
+    if (st == DecodeStatus::Undefined) {
+      insn.handler = (insn.info && insn.info->defined) ? handler_unimplemented : handler_ud;
+    } else if ((insn.prefixes & P_LOCK) && (!(insn.info->attr & A_LOCK) || insn.mod == 3)) {
+      insn.handler = handler_ud;
+    }
+    ++b.count;
+    off += insn.len;
+    b.bytes = static_cast<uint16_t>(b.bytes + insn.len);
+    if (ends_block(insn) || insn.handler == handler_ud || off >= 0x1000) break;
+  }
+  mark_code_page(paddr & ~0xFFFu);
+  b.gen = page_gen_[paddr >> 12];
+}
+
+Cpu::Block* Cpu::lookup_block() {
+  const uint32_t eip = s.eip;
+  const SegmentCache& cs = s.seg[CS];
+  if (eip > cs.limit) return nullptr;
+  const uint32_t lin = cs.base + eip;
+  const bool user = s.cpl == 3;
+  if ((lin & ~0xFFFu) != fetch_lpage_ || fetch_epoch_ != tlb_epoch_ || fetch_user_ != user) {
+    TlbEntry* e;
+    if (!translate(lin, false, user, e)) {
+      exc.pending = false;  // the single-step path re-raises it with the right state
+      return nullptr;
+    }
+    fetch_lpage_ = lin & ~0xFFFu;
+    fetch_ppage_ = e->ppage;
+    fetch_host_ = e->host;
+    fetch_epoch_ = tlb_epoch_;
+    fetch_user_ = user;
+  }
+  if (!fetch_host_) return nullptr;
+  const uint32_t paddr = fetch_ppage_ | (lin & 0xFFF);
+  const bool c32 = (cs.attr & SEG_DB) != 0;
+  Block& b = blocks_[(paddr ^ (paddr >> 12)) & (kBlockCacheSize - 1)];
+  if (!(b.paddr == paddr && b.gen == page_gen_[paddr >> 12] && b.code32 == c32)) {
+    build_block(b, paddr, c32);
+    if (b.count == 0) {
+      b.paddr = 0xFFFFFFFFu;
+      return nullptr;
+    }
+  }
+  if (eip + b.bytes - 1 > cs.limit) return nullptr;
+  return &b;
+}
+
+// Runs a block's instructions back to back. Returns false if one faulted
+// (s.eip then points at it and `exc` holds the exception).
+template <bool kCode32>
+bool Cpu::exec_block(const Block& b, uint64_t limit) {
+  const Insn* in = b.insns;
+  const Insn* last = in + std::min<uint64_t>(b.count, limit - icount_);
+  uint32_t eip = s.eip;
+  do {
+    uint32_t fall = eip + in->len;
+    if (!kCode32) fall &= 0xFFFF;
+    insn_eip = eip;
+    next_eip = fall;
+    in->handler(*this, *in);
+    if (FL_UNLIKELY(exc.pending)) {
+      s.eip = eip;
+      return false;
+    }
+    ++icount_;
+    eip = next_eip;
+    ++in;
+    if (eip != fall) break;
+  } while (in != last && !async_);
+  s.eip = eip;
+  return true;
+}
+
 // ---- exceptions -------------------------------------------------------------------
 
 void Cpu::deliver_exception() {
@@ -804,6 +851,17 @@ StopReason Cpu::run(uint64_t max_instructions) {
     if (FL_UNLIKELY(icount_ >= end)) return StopReason::Budget;
     if (FL_UNLIKELY(icount_ >= next_event_at)) {
       async_ = true;
+      continue;
+    }
+    if (Block* b = FL_LIKELY(!trap_pending_) ? lookup_block() : nullptr) {
+      const uint64_t limit = std::min(end, next_event_at);
+      bool ok = b->code32 ? exec_block<true>(*b, limit) : exec_block<false>(*b, limit);
+      if (FL_UNLIKELY(!ok)) {
+        if (stop_on_exception) return StopReason::Exception;
+        trap_pending_ = false;
+        deliver_exception();
+        async_ = true;
+      }
       continue;
     }
     Insn* insn;

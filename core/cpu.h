@@ -269,7 +269,25 @@ class Cpu {
     uint8_t code32 = 0;
     Insn insn;
   };
-  static constexpr unsigned kIcacheSize = 1u << 16;
+  static constexpr unsigned kIcacheSize = 1u << 14;
+
+  // Decoded basic blocks: straight-line runs of instructions within one
+  // page, ending at the first control transfer or system instruction. The
+  // run loop executes a block without looking anything up between its
+  // instructions, which is most of the interpreter's speed.
+  static constexpr unsigned kBlockMax = 32;
+  static constexpr unsigned kBlockCacheSize = 1u << 12;
+  struct Block {
+    uint32_t paddr = 0xFFFFFFFFu;
+    uint32_t gen = 0;
+    uint8_t code32 = 0;
+    uint8_t count = 0;
+    uint16_t bytes = 0;
+    Insn insns[kBlockMax];
+  };
+  Block* lookup_block();
+  template <bool kCode32> bool exec_block(const Block& b, uint64_t limit);
+  void build_block(Block& b, uint32_t paddr, bool c32);
 
   // Translation. Returns false (with #PF raised) on a fault. `write`/`user`
   // select the access kind. Fills the TLB.
@@ -311,6 +329,7 @@ class Cpu {
   StopReason stop_request_ = StopReason::Requested;
   std::unique_ptr<TlbEntry[]> tlb_;
   std::unique_ptr<CachedInsn[]> icache_;
+  std::unique_ptr<Block[]> blocks_;
   std::vector<uint32_t> page_gen_;   // per RAM page
   std::vector<uint8_t> code_page_;   // per RAM page: holds cached decodes
   Insn scratch_insn_;

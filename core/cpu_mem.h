@@ -11,6 +11,60 @@ namespace faultline {
 #define FL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+inline bool parity8_(uint32_t v) { return !__builtin_parity(v & 0xFF); }
+
+inline bool Cpu::cf() const {
+  switch (s.lf_op) {
+    case LazyOp::None: return s.eflags_bits & FLAG_CF;
+    case LazyOp::Add: return s.lf_res < s.lf_dst;
+    case LazyOp::Sub: return s.lf_dst < s.lf_src;
+    case LazyOp::Logic: return false;
+    default: return s.lf_cf;
+  }
+}
+inline bool Cpu::zf() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_ZF) : s.lf_res == 0; }
+inline bool Cpu::sf() const {
+  return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_SF) : (s.lf_res >> (s.lf_size * 8 - 1)) & 1;
+}
+inline bool Cpu::of() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_OF) : (lazy_arith_flags() & FLAG_OF); }
+inline bool Cpu::pf() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_PF) : parity8_(s.lf_res); }
+inline bool Cpu::af() const { return s.lf_op == LazyOp::None ? (s.eflags_bits & FLAG_AF) : (lazy_arith_flags() & FLAG_AF); }
+
+inline bool Cpu::cond(unsigned cc) const {
+  if (s.lf_op == LazyOp::Sub) {
+    // Fast paths for CMP/SUB followed by a condition.
+    const unsigned shift = 32 - s.lf_size * 8;
+    const int32_t sd = static_cast<int32_t>(s.lf_dst << shift);
+    const int32_t ss = static_cast<int32_t>(s.lf_src << shift);
+    switch (cc) {
+      case 2: return s.lf_dst < s.lf_src;
+      case 3: return s.lf_dst >= s.lf_src;
+      case 4: return s.lf_res == 0;
+      case 5: return s.lf_res != 0;
+      case 6: return s.lf_dst <= s.lf_src;
+      case 7: return s.lf_dst > s.lf_src;
+      case 12: return sd < ss;
+      case 13: return sd >= ss;
+      case 14: return sd <= ss;
+      case 15: return sd > ss;
+      default: break;
+    }
+  }
+  bool r;
+  switch (cc >> 1) {
+    case 0: r = of(); break;
+    case 1: r = cf(); break;
+    case 2: r = zf(); break;
+    case 3: r = cf() || zf(); break;
+    case 4: r = sf(); break;
+    case 5: r = pf(); break;
+    case 6: r = sf() != of(); break;
+    default: r = zf() || (sf() != of()); break;
+  }
+  return (cc & 1) ? !r : r;
+}
+
+
 inline uint32_t Cpu::ea(const Insn& i) const {
   uint32_t a = i.disp;
   if (i.base != 0xFF) a += s.gpr[i.base];

@@ -717,6 +717,14 @@ class Checker {
         const uint32_t slots = level == 0 ? 1 : level + 1;
         masks_.push_back({f.gpr[ESP] - slots * sz, slots * sz});
       }
+      if (starts(nm, "POPA")) rx.gpr_mask = 0xFF & ~(1u << ESP);  // registers loaded before the fault
+      if (starts(nm, "BOUND") &&
+          ((ns_.cls == Cls::GP && is_.cls == Cls::PF) || (ns_.cls == Cls::PF && is_.cls == Cls::GP))) {
+        // #BR from the lower bound before the upper bound's page fault (host)
+        // or both bounds read first (interpreter).
+        res.skip = "BOUND: #BR vs page fault on the upper bound (order implementation-specific)";
+        return res;
+      }
       if (starts(nm, "PUSHA")) {
         const uint32_t n = i.op32 ? 32 : 16;
         masks_.push_back({f.gpr[ESP] - n, n});
@@ -812,6 +820,7 @@ class Checker {
     bool fault_page_only = false;  // x87 environment images: the byte reported varies
     uint32_t flags_mask = 0;       // REP CMPS/SCAS interrupted by a fault
     std::vector<MaskRange> fault_ranges;  // any page-fault address in these is accepted
+    uint8_t gpr_mask = 0;          // GPRs not compared
   };
 
   // Accesses that wrap around the top of the 4 GiB linear space or (16-bit
@@ -833,6 +842,11 @@ class Checker {
       if ((i.opcode == 0xD9 || i.opcode == 0xDD) && (i.reg == 4 || i.reg == 6)) len = 108;
       else if (i.opcode >= 0xD8 && i.opcode <= 0xDF) len = 10;
       if (over(a, len, i.ad32)) return kWrap;
+      if (starts(n, "BT") && !std::strstr(n, "Ib")) {  // register bit offset moves the operand
+        const int32_t bit = i.op32 ? static_cast<int32_t>(f.gpr[i.reg]) : static_cast<int16_t>(f.gpr[i.reg]);
+        const int32_t sz = i.op32 ? 4 : 2;
+        if (over(a + static_cast<uint32_t>((bit >> (i.op32 ? 5 : 4)) * sz), 4, i.ad32)) return kWrap;
+      }
     }
     if (i.info->attr & A_STRING) {
       if (over(fin.gpr[ESI], 4, i.ad32) || over(fin.gpr[EDI], 4, i.ad32)) return kWrap;
@@ -865,7 +879,7 @@ class Checker {
     }
     if (n.eip != s.eip) d.push_back("eip: native=" + hex32(n.eip) + " interp=" + hex32(s.eip));
     for (unsigned r = 0; r < 8; ++r) {
-      if (n.gpr[r] != s.gpr[r]) {
+      if (n.gpr[r] != s.gpr[r] && !(rx.gpr_mask >> r & 1)) {
         d.push_back(std::string(kRegNames[r]) + ": native=" + hex32(n.gpr[r]) + " interp=" + hex32(s.gpr[r]));
       }
     }

@@ -154,8 +154,11 @@ void host_execute(const FpuState& in, uint32_t eflags, unsigned esc, uint8_t mod
 // (undefined on the P6, or a control instruction emulated directly).
 const HostOp* host_op(unsigned esc, uint8_t modrm);
 
-// Test hooks: force the full (FRSTOR/FNSAVE) path; count path use.
+// Test hooks: force the full (FRSTOR/FNSAVE) path (all threads); count path
+// use (per thread).
+// Forcing the full path also turns off the native register moves.
 void set_force_full_path(bool on);
+bool force_full_path();
 struct PathStats {
   uint64_t fast = 0, full = 0;
 };

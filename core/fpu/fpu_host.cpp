@@ -6,10 +6,11 @@
 // /0../7 with the operand at [rdi]), each `endbr64; <esc> <modrm>; ret; int3`.
 // Two drivers, written in assembly so that no compiler-generated x87 code can
 // interleave, set the host up around the stub call:
-//  faultline_x87_fast: FNCLEX, FLDCW guest, FLD m80 of the given registers,
-//    (optionally) load CF/PF/ZF/AF/SF/OF, call, record RFLAGS and FNSTSW,
-//    FNCLEX (so no unmasked exception stays pending on the host), FSTP m80 of
-//    the registers left (count from the TOP change), FLDCW host.
+//  faultline_x87_fast: FNCLEX, FLDCW guest (skipped if equal to the host's),
+//    FLD m80 of the given registers, (optionally) load CF/PF/ZF/AF/SF/OF,
+//    call, record RFLAGS and FNSTSW, FNCLEX if the guest unmasks exceptions
+//    (so none stays pending on the host), FSTP m80 of the registers left
+//    (count from the TOP change), FLDCW host (if changed).
 //  faultline_x87_full: FRSTOR of a complete guest image, call, record RFLAGS,
 //    FNSAVE (non-waiting; re-initialises the host FPU), FLDCW host.
 // The host x87 stack is empty at every call boundary (SysV ABI), so the
@@ -75,7 +76,11 @@ faultline_x87_fast:
   mov %rdi, %rsi
   fnstcw 172(%rsi)
   fnclex
+  movzwl 168(%rsi), %eax
+  cmpw %ax, 172(%rsi)
+  je 0f
   fldcw 168(%rsi)
+0:
   mov 160(%rsi), %ecx
   jmp 2f
 1:
@@ -102,7 +107,12 @@ faultline_x87_fast:
   pushfq
   pop 152(%rsi)
   fnstsw 170(%rsi)
+  movzwl 168(%rsi), %eax
+  not %eax
+  test $0x3F, %al
+  jz 6f
   fnclex
+6:
   movzwl 174(%rsi), %eax
   shr $11, %eax
   and $7, %eax
@@ -125,7 +135,11 @@ faultline_x87_fast:
 5:
   cmp %eax, %ecx
   jl 4b
+  movzwl 168(%rsi), %eax
+  cmpw %ax, 172(%rsi)
+  je 7f
   fldcw 172(%rsi)
+7:
   ret
   .size faultline_x87_fast, .-faultline_x87_fast
 
@@ -213,7 +227,7 @@ namespace {
 
 constexpr unsigned kStubSize = 8;
 std::atomic<bool> g_force_full{false};
-std::atomic<uint64_t> g_fast{0}, g_full{0};
+thread_local uint64_t t_fast = 0, t_full = 0;
 
 const void* stub_for(unsigned esc, uint8_t modrm) {
   unsigned idx = modrm >= 0xC0 ? esc * 64 + (modrm & 0x3F) : 8 * 64 + esc * 8 + ((modrm >> 3) & 7);
@@ -238,9 +252,8 @@ bool store_allowed(uint16_t new_flags, uint16_t cw) {
 }  // namespace
 
 void set_force_full_path(bool on) { g_force_full.store(on, std::memory_order_relaxed); }
-PathStats path_stats() {
-  return {g_fast.load(std::memory_order_relaxed), g_full.load(std::memory_order_relaxed)};
-}
+bool force_full_path() { return g_force_full.load(std::memory_order_relaxed); }
+PathStats path_stats() { return {t_fast, t_full}; }
 
 namespace {
 
@@ -360,10 +373,10 @@ void host_execute(const FpuState& in, uint32_t eflags, unsigned esc, uint8_t mod
                   const HostOp& op, const uint8_t* mem, HostResult& out) {
   if (!g_force_full.load(std::memory_order_relaxed) && fast_eligible(in, op, mem) &&
       run_fast(in, eflags, esc, modrm, op, mem, out)) {
-    g_fast.fetch_add(1, std::memory_order_relaxed);
+    ++t_fast;
     return;
   }
-  g_full.fetch_add(1, std::memory_order_relaxed);
+  ++t_full;
   run_full(in, eflags, esc, modrm, op, mem, out);
 }
 

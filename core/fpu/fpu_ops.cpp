@@ -39,8 +39,13 @@ enum Kind : uint8_t {
   K_FNSTSW_M,
 };
 
+// Register moves done without the host when no stack fault is possible (they
+// raise no other exception and only clear C1); else executed on the host.
+enum Move : uint8_t { MV_NONE, MV_FLD, MV_FXCH, MV_FST, MV_FSTP };
+
 struct Enc {
   Kind kind = K_UD;
+  Move move = MV_NONE;
   HostOp op{};
 };
 
@@ -80,8 +85,11 @@ constexpr std::array<Enc, 8 * 64 + 8 * 8> build_table() {
     for (unsigned r = 0; r < 8; ++r) R(0, 0xC0 + r * 8 + i) = host(n, 0, (r == 2 || r == 3) ? kCAll : kC1);
     // D9
     R(1, 0xC0 + i) = host(n, 1, kC1);  // FLD ST(i)
+    R(1, 0xC0 + i).move = MV_FLD;
     R(1, 0xC8 + i) = host(n, 0, kC1);  // FXCH ST(i)
+    R(1, 0xC8 + i).move = MV_FXCH;
     R(1, 0xD8 + i) = host(n, 0, kC1);  // FSTP1 (alias of FSTP ST(i))
+    R(1, 0xD8 + i).move = MV_FSTP;
     // DA: FCMOVB FCMOVE FCMOVBE FCMOVU (C1 only changes on a stack fault)
     for (unsigned r = 0; r < 4; ++r) R(2, 0xC0 + r * 8 + i) = host(n, 0, 0, 0, 0, 1, 0);
     // DB: FCMOVNB FCMOVNE FCMOVNBE FCMOVNU, FUCOMI, FCOMI (C1 kept as well)
@@ -92,9 +100,12 @@ constexpr std::array<Enc, 8 * 64 + 8 * 8> build_table() {
     for (unsigned r = 0; r < 8; ++r) R(4, 0xC0 + r * 8 + i) = host(n, 0, (r == 2 || r == 3) ? kCAll : kC1);
     // DD: FFREE, FXCH4, FST, FSTP, FUCOM, FUCOMP
     R(5, 0xC0 + i) = native(K_FFREE);
-    R(5, 0xC8 + i) = host(n, 0, kC1);
-    R(5, 0xD0 + i) = host(n, 0, kC1);
-    R(5, 0xD8 + i) = host(n, 0, kC1);
+    R(5, 0xC8 + i) = host(n, 0, kC1);  // FXCH4
+    R(5, 0xC8 + i).move = MV_FXCH;
+    R(5, 0xD0 + i) = host(n, 0, kC1);  // FST ST(i)
+    R(5, 0xD0 + i).move = MV_FST;
+    R(5, 0xD8 + i) = host(n, 0, kC1);  // FSTP ST(i)
+    R(5, 0xD8 + i).move = MV_FSTP;
     R(5, 0xE0 + i) = host(n, 0, kCAll);
     R(5, 0xE8 + i) = host(n, 0, kCAll);
     // DE: FADDP FMULP FCOMP5 (FCOMPP) FSUBRP FSUBP FDIVRP FDIVP
@@ -102,9 +113,12 @@ constexpr std::array<Enc, 8 * 64 + 8 * 8> build_table() {
     R(6, 0xD0 + i) = host(n, 0, kCAll);
     // DF: FFREEP, FXCH7, FSTP8, FSTP9, FUCOMIP, FCOMIP
     R(7, 0xC0 + i) = native(K_FFREEP);
-    R(7, 0xC8 + i) = host(n, 0, kC1);
-    R(7, 0xD0 + i) = host(n, 0, kC1);
-    R(7, 0xD8 + i) = host(n, 0, kC1);
+    R(7, 0xC8 + i) = host(n, 0, kC1);  // FXCH7
+    R(7, 0xC8 + i).move = MV_FXCH;
+    R(7, 0xD0 + i) = host(n, 0, kC1);  // FSTP8
+    R(7, 0xD0 + i).move = MV_FSTP;
+    R(7, 0xD8 + i) = host(n, 0, kC1);  // FSTP9
+    R(7, 0xD8 + i).move = MV_FSTP;
     R(7, 0xE8 + i) = host(n, 0, 0, 0, 0, 0, 1);
     R(7, 0xF0 + i) = host(n, 0, 0, 0, 0, 0, 1);
   }
@@ -248,6 +262,48 @@ void write_mem(Cpu& c, unsigned seg, uint32_t off, unsigned size, const uint8_t*
   }
 }
 
+// Register moves: copying an 80-bit register raises nothing (not even for an
+// SNaN) as long as the registers read are non-empty and a push finds ST(7)
+// empty; C1 is cleared. Returns false if a stack fault is possible.
+bool native_move(FpuState& f, Move mv, unsigned i) {
+  const unsigned t = top(f);
+  const unsigned p0 = t, pi = (t + i) & 7;
+  switch (mv) {
+    case MV_FLD: {
+      const unsigned pn = (t + 7) & 7;
+      if (empty(f, pi) || !empty(f, pn)) return false;
+      f.st[pn] = f.st[pi];
+      set_tag(f, pn, tag_of(f, pi));
+      set_top(f, pn);
+      break;
+    }
+    case MV_FXCH: {
+      if (empty(f, p0) || empty(f, pi)) return false;
+      const long double v = f.st[p0];
+      const unsigned tg = tag_of(f, p0);
+      f.st[p0] = f.st[pi];
+      set_tag(f, p0, tag_of(f, pi));
+      f.st[pi] = v;
+      set_tag(f, pi, tg);
+      break;
+    }
+    case MV_FST:
+    case MV_FSTP:
+      if (empty(f, p0)) return false;
+      f.st[pi] = f.st[p0];
+      set_tag(f, pi, tag_of(f, p0));
+      if (mv == MV_FSTP) {
+        set_tag(f, p0, TAG_EMPTY);
+        set_top(f, t + 1);
+      }
+      break;
+    case MV_NONE:
+      return false;
+  }
+  f.status &= static_cast<uint16_t>(~SW_C1);
+  return true;
+}
+
 void exec_host(Cpu& c, const Insn& i, unsigned esc, const HostOp& op) {
   uint8_t mem[16] = {};
   uint32_t off = 0;
@@ -289,6 +345,10 @@ void fpu_escape(Cpu& c, const Insn& i, unsigned esc) {
   FpuState& f = c.s.fpu;
   switch (e.kind) {
     case K_HOST:
+      if (e.move != MV_NONE && !force_full_path() && native_move(f, e.move, i.rm)) {
+        update_pointers(c, i, esc);
+        return;
+      }
       exec_host(c, i, esc, e.op);
       return;
     case K_FNOP:

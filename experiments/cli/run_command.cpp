@@ -41,8 +41,9 @@ int do_run(const RunOptions& o) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fflush(stdout);
   if (o.stats) {
-    std::fprintf(stderr, "retired instructions: %llu\nwall time: %.3f s\nMIPS: %.1f\n",
-                 (unsigned long long)r.retired, secs, secs > 0 ? r.retired / secs / 1e6 : 0.0);
+    std::fprintf(stderr, "retired instructions: %llu\nwall time: %.3f s\nMIPS: %.1f\ndecoded: %llu\n",
+                 (unsigned long long)r.retired, secs, secs > 0 ? r.retired / secs / 1e6 : 0.0,
+                 (unsigned long long)m.cpu().decode_misses);
   }
   const Cpu& c = m.cpu();
   switch (r.outcome) {
