@@ -334,6 +334,7 @@ bool Cpu::translate(uint32_t lin, bool write, bool user, TlbEntry*& out) {
     e.host = nullptr;
   }
   if (ac_on_) perm &= ~(TLB_UR | TLB_UW);
+  if (data_watch_) perm = 0;
   // Entries without a host pointer never satisfy the fast path.
   e.perm = e.host ? perm : 0;
   out = &e;
@@ -440,6 +441,7 @@ T Cpu::read_lin_slow(uint32_t lin, bool user) {
   if ((lin & 0xFFF) <= 0x1000 - sizeof(T)) {
     TlbEntry* e;
     if (!translate(lin, false, user, e)) return 0;
+    if (data_watch_) check_data_breakpoints(lin, sizeof(T), false);
     uint32_t pa = e->ppage | (lin & 0xFFF);
     if (e->host) std::memcpy(&v, e->host + (lin & 0xFFF), sizeof(T));
     else v = static_cast<T>(phys_read(pa, sizeof(T)));
@@ -452,6 +454,7 @@ T Cpu::read_lin_slow(uint32_t lin, bool user) {
   uint32_t p1 = e1->ppage;
   if (!translate(lin2, false, user, e2)) return 0;
   uint32_t p2 = e2->ppage;
+  if (data_watch_) check_data_breakpoints(lin, sizeof(T), false);
   uint8_t buf[sizeof(T)];
   for (unsigned k = 0; k < sizeof(T); ++k) {
     uint32_t l = lin + k;
@@ -490,6 +493,7 @@ void Cpu::write_lin_slow(uint32_t lin, T v, bool user) {
     if (!translate((lin + 0x1000) & ~0xFFFu, true, user, e2)) return;
     p2 = e2->ppage;
   }
+  if (data_watch_) check_data_breakpoints(lin, sizeof(T), true);
   if (!cross) {
     phys_write(p1 | (lin & 0xFFF), sizeof(T), v);
     return;
@@ -532,6 +536,50 @@ bool Cpu::write_lin_bytes(uint32_t lin, const void* src, uint32_t len, bool user
     write_lin<uint8_t>(lin + k, in[k], user);
     if (exc.pending) return false;
   }
+  return true;
+}
+
+// ---- debug registers --------------------------------------------------------------
+
+void Cpu::debug_registers_changed() {
+  dr7_seen_ = s.dr[7];
+  bool watch = false;
+  for (unsigned i = 0; i < 4; ++i) {
+    bool enabled = (s.dr[7] >> (2 * i)) & 3;
+    unsigned rw = (s.dr[7] >> (16 + 4 * i)) & 3;
+    if (enabled && (rw == 1 || rw == 3)) watch = true;
+  }
+  if (watch != data_watch_) {
+    data_watch_ = watch;
+    flush_tlb(true);
+  }
+}
+
+void Cpu::check_data_breakpoints(uint32_t lin, unsigned size, bool write) {
+  for (unsigned i = 0; i < 4; ++i) {
+    if (!((s.dr[7] >> (2 * i)) & 3)) continue;
+    unsigned rw = (s.dr[7] >> (16 + 4 * i)) & 3;
+    if (rw == 0 || rw == 2) continue;  // execute / I/O
+    if (rw == 1 && !write) continue;
+    static constexpr uint32_t kLen[4] = {1, 2, 8, 4};
+    uint32_t len = kLen[(s.dr[7] >> (18 + 4 * i)) & 3];
+    uint32_t start = s.dr[i] & ~(len - 1);
+    if (lin < start + len && start < lin + size) db_hits_ |= static_cast<uint8_t>(1u << i);
+  }
+}
+
+bool Cpu::check_exec_breakpoints() {
+  if (s.eflags_bits & FLAG_RF) return false;
+  uint32_t lin = s.seg[CS].base + s.eip;
+  uint8_t hits = 0;
+  for (unsigned i = 0; i < 4; ++i) {
+    if (!((s.dr[7] >> (2 * i)) & 3)) continue;
+    if (((s.dr[7] >> (16 + 4 * i)) & 3) != 0) continue;
+    if (s.dr[i] == lin) hits |= static_cast<uint8_t>(1u << i);
+  }
+  if (!hits) return false;
+  s.dr[6] = (s.dr[6] & ~0xFu) | hits;
+  raise(VEC_DB);
   return true;
 }
 
@@ -853,7 +901,9 @@ StopReason Cpu::run(uint64_t max_instructions) {
       async_ = true;
       continue;
     }
-    if (Block* b = FL_LIKELY(!trap_pending_) ? lookup_block() : nullptr) {
+    if (FL_UNLIKELY(s.dr[7] != dr7_seen_)) debug_registers_changed();
+    const bool debug = (s.dr[7] & 0xFF) != 0 || (s.eflags_bits & FLAG_RF);
+    if (Block* b = FL_LIKELY(!trap_pending_ && !debug) ? lookup_block() : nullptr) {
       const uint64_t limit = std::min(end, next_event_at);
       bool ok = b->code32 ? exec_block<true>(*b, limit) : exec_block<false>(*b, limit);
       if (FL_UNLIKELY(!ok)) {
@@ -866,6 +916,14 @@ StopReason Cpu::run(uint64_t max_instructions) {
     }
     Insn* insn;
     insn_eip = s.eip;
+    db_hits_ = 0;
+    if (FL_UNLIKELY(debug && check_exec_breakpoints())) {
+      if (stop_on_exception) return StopReason::Exception;
+      trap_pending_ = false;
+      deliver_exception();
+      async_ = true;
+      continue;
+    }
     if (FL_UNLIKELY(!fetch_decode(insn))) {
       if (stop_on_exception) return StopReason::Exception;
       trap_pending_ = false;
@@ -885,6 +943,20 @@ StopReason Cpu::run(uint64_t max_instructions) {
     }
     s.eip = next_eip;
     ++icount_;
+    s.eflags_bits &= ~FLAG_RF;
+    if (FL_UNLIKELY(db_hits_)) {
+      s.dr[6] = (s.dr[6] & ~0xFu) | db_hits_;
+      db_hits_ = 0;
+      trap_pending_ = false;
+      insn_eip = s.eip;
+      if (stop_on_exception) {
+        raise(VEC_DB);
+        return StopReason::Exception;
+      }
+      if (!deliver_interrupt(VEC_DB, IntKind::Exception, false, 0, s.eip)) deliver_exception();
+      async_ = true;
+      continue;
+    }
     if (FL_UNLIKELY(trap_pending_)) {
       trap_pending_ = false;
       s.dr[6] |= 0x4000;  // BS: single step

@@ -317,6 +317,15 @@ class Cpu {
   };
   SegAccess seg_acc_[6];
   bool ac_on_ = false;  // CR0.AM && EFLAGS.AC: user accesses go the slow path
+  // Debug registers: data breakpoints force every access through the slow
+  // path while armed; hits are collected and reported as a #DB trap after
+  // the instruction.
+  uint32_t dr7_seen_ = 0;
+  bool data_watch_ = false;
+  uint8_t db_hits_ = 0;
+  void debug_registers_changed();
+  void check_data_breakpoints(uint32_t lin, unsigned size, bool write);
+  bool check_exec_breakpoints();
   uint8_t* fetch_host_ = nullptr;
   uint32_t lazy_arith_flags() const;
   void seg_fault(unsigned seg);

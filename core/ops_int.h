@@ -10,6 +10,9 @@
 #include "core/handlers.h"
 
 #define FL_INLINE [[gnu::always_inline]] inline
+// Memory-operand paths live in separate functions so the register fast path
+// of a handler needs no stack frame (the memory path is a tail call).
+#define FL_NOINLINE [[gnu::noinline]]
 
 namespace faultline::ops {
 
@@ -38,10 +41,28 @@ template <class T> FL_INLINE uint32_t sub_flags(T d, T s, T r, bool cf) {
          ((d ^ s ^ r) & FLAG_AF);
 }
 
+// The architectural EFLAGS, without a call when the flags are not lazy.
+FL_INLINE uint32_t flags_now(const Cpu& c) {
+  return c.s.lf_op == LazyOp::None ? c.s.eflags_bits : c.eflags();
+}
+
 // Replaces CF and OF, keeping SF ZF AF PF (rotates).
 FL_INLINE void set_cf_of(Cpu& c, bool cf, bool of) {
-  uint32_t f = c.eflags() & (FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF);
+  uint32_t f = flags_now(c) & (FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF);
   c.set_arith_flags(f | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
+}
+
+// Reads an r/m source operand. Returns false on a fault.
+template <class T> FL_NOINLINE bool read_mem_src(Cpu& c, const Insn& i, T& v) {
+  v = c.read<T>(i.seg, c.ea(i));
+  return !c.faulted();
+}
+template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
+  if (i.is_reg()) {
+    v = c.reg<T>(i.rm);
+    return true;
+  }
+  return read_mem_src<T>(c, i, v);
 }
 
 // Sign-extended 8-bit immediate in operand type T.

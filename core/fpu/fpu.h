@@ -22,7 +22,22 @@
 //    bits unchanged, which only the full path reproduces.
 //  - full: the whole guest state goes through FRSTOR/FNSAVE around the
 //    instruction; exact in every case (stack faults, empty registers), slow.
-// Control instructions (FNINIT, FLDCW, FNSTENV, FRSTOR, ...) are emulated.
+// Control instructions (FNINIT, FLDCW, FNSTENV, FRSTOR, ...), FFREE/FFREEP,
+// FINCSTP/FDECSTP, FNOP and, when no stack fault is possible, the register
+// moves (FLD ST(i), FXCH, FST/FSTP ST(i) and their aliases) are emulated
+// directly; tests/core/fpu_test.cpp checks them against the host.
+//
+// Stores: a store suppressed by an unmasked IE/OE/UE makes no memory access;
+// 10-byte stores are an 8-byte then a 2-byte write (as on Intel CPUs);
+// FNSTENV/FLDENV/FNSAVE/FRSTOR probe their first and last byte before any
+// access. Nothing in the FPU state is committed before the memory accesses
+// succeeded.
+//
+// FERR#: the P6 asserts FERR# when an instruction completes with a new
+// unmasked exception; with CR0.NE=0 this sets FpuState::ferr_pending (the
+// platform turns it into IRQ13). A waiting instruction that meets a pending
+// exception with CR0.NE=0 sets it again and executes (IGNNE# taken as
+// asserted); with CR0.NE=1 it raises #MF.
 #pragma once
 
 #include <cstdint>
@@ -154,9 +169,8 @@ void host_execute(const FpuState& in, uint32_t eflags, unsigned esc, uint8_t mod
 // (undefined on the P6, or a control instruction emulated directly).
 const HostOp* host_op(unsigned esc, uint8_t modrm);
 
-// Test hooks: force the full (FRSTOR/FNSAVE) path (all threads); count path
-// use (per thread).
-// Forcing the full path also turns off the native register moves.
+// Test hooks: force the full (FRSTOR/FNSAVE) path for all threads (this also
+// turns off the native register moves); count path use (per thread).
 void set_force_full_path(bool on);
 bool force_full_path();
 struct PathStats {

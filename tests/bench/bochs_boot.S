@@ -4,8 +4,8 @@
  * multiboot ELF itself).  Used only by tests/bench/cpu_peers.sh.
  *
  * Floppy layout (1.44 MB, 18 sectors/track, 2 heads): sector 0 is this boot
- * sector, sectors 1..KSECTORS hold the kernel's flat image (objcopy -O binary,
- * i.e. its PT_LOAD segments laid out from KLOAD on).
+ * sector, sectors 1..KSECTORS hold the kernel's flat image (its PT_LOAD
+ * segments' file contents laid out by physical address from KLOAD on).
  *
  * Steps: read the image with BIOS int 13h (one sector per call, so no DMA
  * boundary or track crossing issues) to 0x10000, enable A20 (port 0x92),

@@ -14,7 +14,9 @@
 #   --small           shorthand for --kernels "bench_small bench_paging_small"
 #   --bochs-count     also count the instructions with Bochs's debugger
 #                     (automatic when faultline cannot give the count)
-#   --no-build        do not try to (re)build faultline and the guest kernels
+#   --build           first build the targets faultline and guest_kernels in
+#                     BUILD_DIR (configuring build/release with its preset if
+#                     needed); by default the script uses what is built
 #   --no-doc          do not touch docs/performance.md
 #   --clock C         time base for MIPS: "wall" (wall-clock time), "cpu" (the
 #                     process's user+system CPU time, all threads: steady when
@@ -26,13 +28,13 @@
 #
 # Method (identical for the three tools):
 #   * each tool runs the kernel from process start until the guest's final
-#     "PASS" line / exit, wall-clock timed from outside (tests/bench/timed_run.py);
-#     the best of N runs counts;
+#     "PASS" line / exit, timed from outside (tests/bench/timed_run.py: wall
+#     clock and the process's CPU time); the best of N runs counts;
 #   * each tool's fixed cost (process start, firmware, loading, exit) is the
 #     best of N runs of a trivial kernel (tests/bench/null_kernel.S) started
 #     the same way, and is subtracted;
 #   * MIPS = (instructions of the kernel - instructions of the trivial kernel)
-#     / (that difference of wall times).  The instruction count comes from
+#     / (that difference of times, see --clock).  The instruction count comes from
 #     `faultline run --stats` (retired instructions); the same guest code runs
 #     in all three tools.  When faultline cannot run, Bochs's tick counter at a
 #     breakpoint on the kernels' `exit` function is used instead.
@@ -53,7 +55,7 @@ ORIG_ARGS=("$@")
 
 RUNS=3
 KERNELS="bench bench_paging"
-DO_BUILD=1
+DO_BUILD=0
 DO_DOC=1
 BOCHS_COUNT=0
 TIMEOUT=150
@@ -71,7 +73,7 @@ while (($#)); do
     --kernels) KERNELS=${2:?}; shift ;;
     --small) KERNELS="bench_small bench_paging_small" ;;
     --bochs-count) BOCHS_COUNT=1 ;;
-    --no-build) DO_BUILD=0 ;;
+    --build) DO_BUILD=1 ;;
     --no-doc) DO_DOC=0 ;;
     --timeout) TIMEOUT=${2:?}; shift ;;
     --clock) CLOCK=${2:?}; shift ;;
@@ -109,7 +111,7 @@ if ((${#need[@]})); then
     { $SUDO apt-get update -q >&2 && $SUDO apt-get install -y -q "${need[@]}" >&2; } ||
     die "could not install ${need[*]}"
 fi
-for t in qemu-system-i386 bochs-bin gcc ld objcopy readelf nm python3; do
+for t in qemu-system-i386 bochs-bin gcc ld readelf nm dd python3; do
   command -v "$t" >/dev/null || die "$t not found"
 done
 
@@ -121,7 +123,7 @@ if ((DO_BUILD)); then
   if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && [ "$BUILD_DIR" = "$ROOT/build/release" ]; then
     note "configuring $BUILD_DIR (cmake --preset release)"
     (cd "$ROOT" && cmake --preset release) >"$W/configure.log" 2>&1 ||
-      note "configure failed (see below); using whatever exists"
+      { note "configure failed; using whatever exists. Last lines:"; tail -n 5 "$W/configure.log" >&2; }
   fi
   if [ -f "$BUILD_DIR/CMakeCache.txt" ]; then
     for target in guest_kernels faultline; do
@@ -144,34 +146,47 @@ gcc -m32 -c -o "$W/null.o" "$HERE/null_kernel.S" &&
   ld -m elf_i386 -T "$W/null.ld" --build-id=none -z noexecstack -o "$W/null.elf" "$W/null.o" ||
   die "cannot build the trivial kernel"
 
-declare -A ELF
+declare -A ELF=()
 ELF[null]="$W/null.elf"
 for k in "${kernels[@]}"; do ELF[$k]="$GUEST_DIR/$k.elf"; done
 all=(null "${kernels[@]}")
 
 # ---- Bochs floppies -----------------------------------------------------------
-# load_range ELF -> "LOW END ENTRY": lowest PT_LOAD physical address, end of the
-# highest one (incl. .bss) and the entry point, all as decimal.
-load_range() {
-  local low=-1 end=0 a f m e entry
-  while read -r a f m; do
-    ((a = a, f = f, m = m, e = a + m))
+# flat_image ELF OUT: lay the PT_LOAD segments' file contents out at their
+# physical addresses relative to the lowest one (what a multiboot loader does),
+# and print "LOW END ENTRY": lowest physical address, end of the highest
+# segment in memory (incl. .bss), entry point, all decimal.
+flat_image() {
+  local low=-1 end=0 o a f m e entry
+  local segs
+  segs=$(readelf -lW "$1" | awk '$1 == "LOAD" { print $2, $4, $5, $6 }')
+  [ -n "$segs" ] || return 1
+  while read -r o a f m; do
+    ((a = a, m = m, e = a + m))
     ((low < 0 || a < low)) && low=$a
     ((e > end)) && end=$e
-  done < <(readelf -lW "$1" | awk '$1 == "LOAD" { print $4, $5, $6 }')
+  done <<<"$segs"
+  : >"$2"
+  while read -r o a f m; do
+    ((o = o, a = a, f = f))
+    ((f > 0)) || continue
+    dd if="$1" of="$2" bs=4096 iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc \
+      skip="$o" count="$f" seek=$((a - low)) status=none || return 1
+  done <<<"$segs"
   entry=$(readelf -hW "$1" | awk '/Entry point address/ { print $4 }')
   echo "$low $end $((entry))"
 }
+declare -A RANGE=()
 sectors=1
 for k in "${all[@]}"; do
-  objcopy -O binary "${ELF[$k]}" "$W/$k.bin" || die "objcopy failed on ${ELF[$k]}"
+  RANGE[$k]=$(flat_image "${ELF[$k]}" "$W/$k.bin") || die "cannot read the segments of ${ELF[$k]}"
   n=$((($(stat -c %s "$W/$k.bin") + 511) / 512))
   ((n > sectors)) && sectors=$n
 done
 # the boot sector stages the image at 0x10000..0x9F000 in real mode
 ((sectors <= 1144)) || die "kernel image too large for the Bochs boot floppy ($sectors sectors)"
 for k in "${all[@]}"; do
-  read -r low end entry < <(load_range "${ELF[$k]}")
+  read -r low end entry <<<"${RANGE[$k]}"
   ((low >= 0x100000)) || die "${ELF[$k]}: loads below 1 MiB"
   gcc -m32 -c -o "$W/boot-$k.o" -DKSECTORS="$sectors" -DKLOAD="$low" -DKEND="$end" \
     -DKENTRY="$entry" -DMEM_MB="$MEM_MB" "$HERE/bochs_boot.S" &&
@@ -229,7 +244,7 @@ ok() {
   esac
 }
 
-declare -A BEST BESTW BESTC FAILED SELF_MIPS FL_COUNT BOCHS_TICKS
+declare -A BEST=() BESTW=() BESTC=() FAILED=() SELF_MIPS=() FL_COUNT=() BOCHS_TICKS=()
 failures=0
 have_faultline=0
 if [ -x "$FAULTLINE" ]; then
@@ -310,7 +325,7 @@ for key in "${!BESTW[@]}"; do
 done
 
 # instructions of kernel k net of the trivial kernel, and where they came from
-declare -A NET
+declare -A NET=()
 count_src=""
 for k in "${kernels[@]}"; do
   if [ -n "${FL_COUNT[$k]:-}" ] && [ -n "${FL_COUNT[null]:-}" ]; then
@@ -330,7 +345,7 @@ mips() {
   [ -n "${FAILED[$t.null]:-}" ] && { echo "failed"; return; }
   [ -n "${NET[$k]:-}" ] || { echo "n/a"; return; }
   awk -v n="${NET[$k]}" -v a="${BEST[$t.$k]}" -v b="${BEST[$t.null]}" \
-    'BEGIN { d = a - b; if (d < 0.005) print "n/a (too short)"; else printf "%.0f\n", n / d / 1e6 }'
+    'BEGIN { d = a - b; if (d < 0.05) print "n/a (too short)"; else printf "%.0f%s\n", n / d / 1e6, d < 0.5 ? " (short)" : "" }'
 }
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f\n", a / b; else print "-" }'
@@ -339,7 +354,7 @@ fmt_count() { [ -n "${1:-}" ] && awk -v n="$1" 'BEGIN { printf "%.1f M\n", n / 1
 
 table="$W/table.md"
 {
-  echo "| kernel | instructions | faultline MIPS | QEMU TCG MIPS | Bochs MIPS | faultline/QEMU | faultline/Bochs | faultline --stats MIPS |"
+  echo "| kernel | instructions | faultline MIPS | QEMU TCG MIPS | Bochs MIPS | faultline/QEMU | faultline/Bochs | faultline --stats MIPS (in-process, wall) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for k in "${kernels[@]}"; do
     f=$(mips faultline "$k"); q=$(mips qemu "$k"); b=$(mips bochs "$k")
@@ -374,6 +389,8 @@ case "$count_src" in
   bochs) echo "Instructions: Bochs tick counter at the kernel's exit(), net of the trivial kernel (faultline pending)." ;;
   *) echo "Instructions: unavailable (no MIPS could be computed)." ;;
 esac
+grep -q '(short)\|too short' "$table" &&
+  echo "(short)/too short: under 0.5 s / 0.05 s of measured time; use the full-size kernels for real figures."
 if ((${#BOCHS_TICKS[@]})) && [ "$count_src" = faultline ]; then
   for k in "${kernels[@]}"; do
     [ -n "${BOCHS_TICKS[$k]:-}" ] && [ -n "${BOCHS_TICKS[null]:-}" ] &&
@@ -413,6 +430,10 @@ elif ((DO_DOC)); then
     echo
     cat "$table"
     echo
+    if grep -q '(short)\|too short' "$table"; then
+      echo "(short)/too short: under 0.5 s / 0.05 s of measured time, not meaningful; the full-size kernels give the real figures."
+      echo
+    fi
     if ((!have_faultline)); then
       echo "The faultline column is pending: \`${FAULTLINE#"$ROOT"/}\` was not built or does not run the kernels yet."
       echo
@@ -422,11 +443,11 @@ elif ((DO_DOC)); then
     echo "- QEMU: $qemu_ver; \`qemu-system-i386 -accel tcg -cpu pentium2 -kernel K -display none -debugcon stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot -nic none -m $MEM_MB\`."
     echo "- Bochs: ${bochs_banner:-Bochs} (Debian package $bochs_ver, built with its internal debugger), \`cpu: model=p2_klamath, ips=50000000\`, \`clock: sync=none\`, rfb display, booted from a floppy made by the script (boot sector tests/bench/bochs_boot.S loads the kernel's flat image and enters it like a multiboot loader)."
     case "$count_src" in
-      faultline) echo "- Instructions: retired instructions reported by \`faultline run --stats\`, minus those of the trivial kernel; the same count converts the peers' wall times to MIPS." ;;
+      faultline) echo "- Instructions: retired instructions reported by \`faultline run --stats\`, minus those of the trivial kernel; the same count converts the peers' times to MIPS." ;;
       bochs) echo "- Instructions: Bochs's tick counter at a breakpoint on the kernel's \`exit()\` (faultline could not count), minus the trivial kernel's." ;;
       *) echo "- Instructions: unavailable." ;;
     esac
-    echo "- MIPS = instructions / (time of the kernel - time of a trivial kernel, tests/bench/null_kernel.S), each the best of the runs, measured from outside the process: wall clock, or the user+system CPU time of all the process's threads (\`--clock cpu\`, chosen automatically when the machine is busy). This removes process start, firmware (SeaBIOS / Bochs BIOS and the floppy load) and exit costs. The \"faultline --stats MIPS\" column is faultline's own figure (instructions / wall time inside its run loop)."
+    echo "- MIPS = instructions / (time of the kernel - time of a trivial kernel, tests/bench/null_kernel.S), each the best of the runs, measured from outside the process: wall clock, or the user+system CPU time of all the process's threads (\`--clock cpu\`, chosen automatically when the machine is busy). This removes process start, firmware (SeaBIOS / Bochs BIOS and the floppy load) and exit costs. The last column is faultline's own \`--stats\` figure (instructions / wall time of its run loop, best run), for reference; it is not corrected for CPU contention."
     echo
     echo "Best times in seconds (null = the trivial kernel):"
     echo
@@ -441,8 +462,8 @@ elif ((DO_DOC)); then
     function emit(  l) { while ((getline l < secfile) > 0) print l; close(secfile); done = 1 }
     /^## CPU benchmark loop[[:space:]]*$/ { emit(); skip = 1; next }
     skip && /^## / { skip = 0 }
-    !skip { print }
-    END { if (!done) { print ""; emit() } }
+    !skip { print; last = $0 }
+    END { if (!done) { if (last != "") print ""; emit() } }
   ' "$doc" >"$W/doc.md" && cat "$W/doc.md" >"$doc"
   note "wrote the table into docs/performance.md"
 fi

@@ -3,6 +3,7 @@
 // indefinite, FCOMI flags, FXAM classes, FNSAVE/FNSTENV layouts, #NM, #MF,
 // #UD of opcodes the P6 does not have), and a randomised check that the fast
 // host-execution path agrees bit for bit with the full FRSTOR/FNSAVE path.
+#include <array>
 #include <cstdlib>
 #include <random>
 #include <vector>
@@ -567,6 +568,54 @@ TEST_F(Fpu, RealModeFnstenv16UsesLinearPointers) {
   EXPECT_EQ(peek16(0x3008), (1u << 12) | 0x1E8);  // IP 19..16, FOP D9 E8
 }
 
+TEST_F(Fpu, Fnstenv16ProtectedModeAndRealMode32Formats) {
+  // 16-bit protected-mode format (66h prefix in 32-bit code): offsets and
+  // selectors, no opcode.
+  emit({0xD9, 0xE8});  // fld1
+  const uint32_t fld_at = here();
+  emit_mem(0xD9, 0, kData);  // fld dword [kData]
+  const uint32_t env = kData + 0x80;
+  prog_.push_back(0x66);
+  emit_mem(0xD9, 6, env);  // fnstenv (14 bytes)
+  run_all();
+  EXPECT_EQ(peek16(env + 0), 0x037F);
+  EXPECT_EQ(peek16(env + 2), 0x3000);
+  EXPECT_EQ(peek16(env + 4), 0x1FFF);  // R7 valid, R6 zero
+  EXPECT_EQ(peek16(env + 6), fld_at & 0xFFFF);
+  EXPECT_EQ(peek16(env + 8), 0x08);
+  EXPECT_EQ(peek16(env + 10), kData & 0xFFFF);
+  EXPECT_EQ(peek16(env + 12), 0x10);
+  EXPECT_EQ(peek16(env + 14), 0);  // nothing beyond 14 bytes
+
+  // 32-bit real-mode format (66h prefix in real mode): linear pointers split
+  // into 16 low bits and bits 31..16 next to the opcode.
+  real_mode();
+  cpu_.stop_on_exception = true;
+  reset_prog();
+  cpu_.s.eip = 0;
+  fpu::finit(f());
+  emit({0xD9, 0xE8});                            // fld1 at 1000:0000
+  emit({0xDD, 0x06, 0x34, 0x12});                // fld qword [0x1234]
+  emit({0x66, 0xD9, 0x36, 0x00, 0x30});          // fnstenv [0x3000] (28 bytes)
+  emit({0xDB, 0xE3});                            // fninit
+  emit({0x66, 0xD9, 0x26, 0x00, 0x30});          // fldenv [0x3000]
+  std::memcpy(ram_.data() + kCode, prog_.data(), prog_.size());
+  ASSERT_EQ(step(3), StopReason::Budget);
+  EXPECT_EQ(peek32(0x3000), 0xFFFF037Fu);
+  EXPECT_EQ(peek32(0x3004) & 0xFFFF, 0x3000u);
+  EXPECT_EQ(peek32(0x3008) & 0xFFFF, 0x1FFFu);
+  EXPECT_EQ(peek32(0x300C) & 0xFFFF, 0x0002u);             // IP 15..0 of 0x10002
+  EXPECT_EQ(peek32(0x3010), (0x0001u << 12) | 0x506u);     // IP 31..16, FOP DD 06
+  EXPECT_EQ(peek32(0x3014) & 0xFFFF, 0x1234u);             // DP 15..0 (DS = 0)
+  EXPECT_EQ(peek32(0x3018), 0u);
+  ASSERT_EQ(step(2), StopReason::Budget);
+  EXPECT_EQ(f().last_ip, 0x10002u);
+  EXPECT_EQ(f().last_cs, 0u);
+  EXPECT_EQ(f().last_opcode, 0x506);
+  EXPECT_EQ(f().last_dp, 0x1234u);
+  EXPECT_EQ(f().tag, 0x1FFF);
+}
+
 // ---- #NM, #MF ------------------------------------------------------------------
 
 TEST_F(Fpu, DeviceNotAvailable) {
@@ -814,16 +863,24 @@ TEST(FpuHost, FastPathMatchesFullPathForEveryHostEncoding) {
   EXPECT_GT(fast_runs, checked / 4);
 }
 
-// Control-type instructions emulated directly agree with the host executing
-// them (through the full path).
+// Instructions emulated directly (FNOP, FDECSTP, FINCSTP, FFREE, FFREEP and
+// the register moves FLD ST(i), FXCH, FST/FSTP ST(i) and their aliases) agree
+// with the host executing them (through the full path).
 TEST_F(Fpu, EmulatedStackControlMatchesHost) {
   std::mt19937_64 rng(7);
   const HostOp none{};
-  const uint8_t encs[][2] = {{0xD9, 0xD0}, {0xD9, 0xF6}, {0xD9, 0xF7}, {0xDD, 0xC0}, {0xDD, 0xC3},
-                             {0xDF, 0xC0}, {0xDF, 0xC5}};
+  std::vector<std::array<uint8_t, 2>> encs = {{0xD9, 0xD0}, {0xD9, 0xF6}, {0xD9, 0xF7}};
+  for (uint8_t i = 0; i < 8; ++i) {
+    for (uint8_t b : {0xC0, 0xC8, 0xD8}) encs.push_back({0xD9, static_cast<uint8_t>(b + i)});
+    for (uint8_t b : {0xC0, 0xC8, 0xD0, 0xD8}) encs.push_back({0xDD, static_cast<uint8_t>(b + i)});
+    for (uint8_t b : {0xC0, 0xC8, 0xD0, 0xD8}) encs.push_back({0xDF, static_cast<uint8_t>(b + i)});
+  }
   for (const auto& e : encs) {
-    for (int trial = 0; trial < 200; ++trial) {
-      FpuState in = random_state(rng, none);
+    for (int trial = 0; trial < 100; ++trial) {
+      HostOp shape{};
+      shape.nread = static_cast<uint8_t>((e[1] & 7) + 1);
+      shape.push = e[0] == 0xD9 && e[1] < 0xC8;
+      FpuState in = random_state(rng, (trial & 1) ? shape : none);
       in.control |= 0x3F;
       in.status &= static_cast<uint16_t>(~(SW_EXC | SW_SF | SW_ES | SW_B));
       HostResult want;
@@ -836,6 +893,8 @@ TEST_F(Fpu, EmulatedStackControlMatchesHost) {
       run_all();
       EXPECT_EQ(f().status, want.f.status) << std::hex << int(e[0]) << " " << int(e[1]) << "\n in " << dump(in);
       EXPECT_EQ(f().tag, want.f.tag) << std::hex << int(e[0]) << " " << int(e[1]);
+      for (unsigned p = 0; p < 8; ++p)
+        EXPECT_TRUE(same80(f().st[p], want.f.st[p])) << std::hex << int(e[0]) << " " << int(e[1]) << " R" << p;
     }
   }
 }
