@@ -44,6 +44,17 @@ void Bus::register_mmio(uint64_t base, uint64_t length, std::string name, IoHand
 }
 
 uint32_t Bus::io_read(uint16_t port, unsigned size) {
+  if (io_observer) {
+    uint32_t v;
+    {
+      auto obs = std::move(io_observer);  // not re-entered while reading
+      io_observer = nullptr;
+      v = io_read(port, size);
+      io_observer = std::move(obs);
+    }
+    if (io_observer) io_observer(port, size, false, v);
+    return v;
+  }
   uint16_t idx = port_map_[port];
   if (idx) {
     const Range& r = io_[idx - 1];
@@ -56,6 +67,7 @@ uint32_t Bus::io_read(uint16_t port, unsigned size) {
 }
 
 void Bus::io_write(uint16_t port, unsigned size, uint32_t value) {
+  if (io_observer) io_observer(port, size, true, value);
   uint16_t idx = port_map_[port];
   if (idx) {
     const Range& r = io_[idx - 1];

@@ -32,6 +32,9 @@ class Bus {
   uint32_t mmio_read(uint64_t paddr, unsigned size);
   void mmio_write(uint64_t paddr, unsigned size, uint32_t value);
 
+  // Observer of every port access (fault triggers, tracing); unset = free.
+  std::function<void(uint16_t port, unsigned size, bool write, uint32_t value)> io_observer;
+
   uint64_t unclaimed_io_reads() const { return unclaimed_io_reads_; }
   uint64_t unclaimed_io_writes() const { return unclaimed_io_writes_; }
   uint64_t unclaimed_mmio() const { return unclaimed_mmio_; }

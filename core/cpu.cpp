@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/bus.h"
+#include "core/fpu/fpu.h"
 
 namespace faultline {
 
@@ -39,9 +40,8 @@ Cpu::Cpu(uint8_t* ram, uint64_t ram_size, Bus& bus)
 Cpu::~Cpu() = default;
 
 void Cpu::reset() {
-  FpuState fpu_keep{};
   s = CpuState{};
-  s.fpu = fpu_keep;
+  fpu::power_on(s.fpu);
   s.cr0 = CR0_ET | CR0_CD | CR0_NW;
   s.eip = 0xFFF0;
   for (unsigned i = 0; i < 6; ++i) {
@@ -334,7 +334,7 @@ bool Cpu::translate(uint32_t lin, bool write, bool user, TlbEntry*& out) {
     e.host = nullptr;
   }
   if (ac_on_) perm &= ~(TLB_UR | TLB_UW);
-  if (data_watch_) perm = 0;
+  if (data_watch_ || !phys_watches.empty()) perm = 0;
   // Entries without a host pointer never satisfy the fast path.
   e.perm = e.host ? perm : 0;
   out = &e;
@@ -445,6 +445,7 @@ T Cpu::read_lin_slow(uint32_t lin, bool user) {
     uint32_t pa = e->ppage | (lin & 0xFFF);
     if (e->host) std::memcpy(&v, e->host + (lin & 0xFFF), sizeof(T));
     else v = static_cast<T>(phys_read(pa, sizeof(T)));
+    if (!phys_watches.empty()) check_phys_watches(pa, sizeof(T), false);
     return v;
   }
   // Crosses a page: translate both pages before reading.
@@ -460,6 +461,7 @@ T Cpu::read_lin_slow(uint32_t lin, bool user) {
     uint32_t l = lin + k;
     uint32_t pa = ((l & ~0xFFFu) == (lin & ~0xFFFu) ? p1 : p2) | (l & 0xFFF);
     buf[k] = static_cast<uint8_t>(phys_read(pa, 1));
+    if (!phys_watches.empty()) check_phys_watches(pa, 1, false);
   }
   std::memcpy(&v, buf, sizeof(T));
   return v;
@@ -496,12 +498,14 @@ void Cpu::write_lin_slow(uint32_t lin, T v, bool user) {
   if (data_watch_) check_data_breakpoints(lin, sizeof(T), true);
   if (!cross) {
     phys_write(p1 | (lin & 0xFFF), sizeof(T), v);
+    if (!phys_watches.empty()) check_phys_watches(p1 | (lin & 0xFFF), sizeof(T), true);
     return;
   }
   for (unsigned k = 0; k < sizeof(T); ++k) {
     uint32_t l = lin + k;
     uint32_t pa = ((l & ~0xFFFu) == (lin & ~0xFFFu) ? p1 : p2) | (l & 0xFFF);
     phys_write(pa, 1, static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * k)));
+    if (!phys_watches.empty()) check_phys_watches(pa, 1, true);
   }
 }
 
@@ -537,6 +541,62 @@ bool Cpu::write_lin_bytes(uint32_t lin, const void* src, uint32_t len, bool user
     if (exc.pending) return false;
   }
   return true;
+}
+
+// ---- observation hooks ------------------------------------------------------------
+
+void Cpu::hooks_changed() {
+  pc_hook_armed_ = !pc_breakpoints.empty();
+  hooks_armed_ = pc_hook_armed_ || !phys_watches.empty();
+  flush_tlb(true);  // watches take effect through TLB permissions
+  async_ = true;
+}
+
+void Cpu::check_phys_watches(uint32_t paddr, unsigned size, bool write) {
+  if (!on_watch) return;
+  for (const PhysWatch& w : phys_watches) {
+    if (paddr < w.end && w.start < paddr + size && (write ? w.on_write : w.on_read)) {
+      on_watch(on_watch_ctx, paddr, size, write);
+      return;
+    }
+  }
+}
+
+bool Cpu::block_has_breakpoint(uint32_t lin_start, uint32_t bytes) const {
+  for (uint32_t bp : pc_breakpoints)
+    if (bp - lin_start < bytes) return true;
+  return false;
+}
+
+void Cpu::load_state(const CpuState& state, uint64_t ticks, uint64_t halted_ticks) {
+  s = state;
+  icount_ = ticks;
+  halted_ticks_ = halted_ticks;
+  exc = {};
+  trap_pending_ = false;
+  stop_requested_ = false;
+  db_hits_ = 0;
+  ac_on_ = (s.cr0 & CR0_AM) && (s.eflags_bits & FLAG_AC);
+  dr7_seen_ = ~s.dr[7];  // recompute debug-register state on the next run
+  refresh_segments();
+  flush_tlb(true);
+  invalidate_code();
+  async_ = true;
+}
+
+void Cpu::invalidate_code() {
+  for (size_t p = 0; p < page_gen_.size(); ++p) {
+    ++page_gen_[p];
+    code_page_[p] = 0;
+  }
+  flush_tlb(true);
+  async_ = true;
+}
+
+void Cpu::invalidate_code_page(uint64_t paddr) {
+  if (paddr >= ram_size_) return;
+  code_page_written(static_cast<uint32_t>(paddr & ~0xFFFull));
+  flush_tlb(true);
 }
 
 // ---- debug registers --------------------------------------------------------------
@@ -902,8 +962,26 @@ StopReason Cpu::run(uint64_t max_instructions) {
       continue;
     }
     if (FL_UNLIKELY(s.dr[7] != dr7_seen_)) debug_registers_changed();
-    const bool debug = (s.dr[7] & 0xFF) != 0 || (s.eflags_bits & FLAG_RF);
-    if (Block* b = FL_LIKELY(!trap_pending_ && !debug) ? lookup_block() : nullptr) {
+    bool debug = (s.dr[7] & 0xFF) != 0 || (s.eflags_bits & FLAG_RF);
+    if (FL_UNLIKELY(pc_hook_armed_)) {
+      uint32_t lin = s.seg[CS].base + s.eip;
+      for (uint32_t bp : pc_breakpoints) {
+        if (bp == lin && on_pc && !pc_hit_done_) {
+          pc_hit_done_ = true;  // fire once per arrival at this instruction
+          on_pc(on_pc_ctx, lin);
+          break;
+        }
+      }
+      if (async_) continue;  // the hook asked for a stop or changed state
+      pc_hit_done_ = false;
+    }
+    Block* b = FL_LIKELY(!trap_pending_ && !debug) ? lookup_block() : nullptr;
+    // A breakpoint inside the block (past its first instruction, which was
+    // just checked) sends this instruction through the single-step path.
+    if (FL_UNLIKELY(pc_hook_armed_) && b && b->bytes > 1 &&
+        block_has_breakpoint(s.seg[CS].base + s.eip + 1, b->bytes - 1u))
+      b = nullptr;
+    if (b) {
       const uint64_t limit = std::min(end, next_event_at);
       bool ok = b->code32 ? exec_block<true>(*b, limit) : exec_block<false>(*b, limit);
       if (FL_UNLIKELY(!ok)) {

@@ -98,6 +98,37 @@ class Cpu {
   void (*on_page_dirty)(void* ctx, uint64_t page) = nullptr;
   void* on_page_dirty_ctx = nullptr;
 
+  // ---- observation hooks (fault triggers, debuggers) ----------------------
+  // Hooks cost nothing while unused: the run loop only looks at them when
+  // `hooks_armed()` says one is set.
+  //
+  // PC breakpoints: linear addresses; when EIP reaches one, `on_pc` runs
+  // before the instruction executes (it may request_stop()).
+  std::vector<uint32_t> pc_breakpoints;
+  void (*on_pc)(void* ctx, uint32_t lin) = nullptr;
+  void* on_pc_ctx = nullptr;
+  // Physical memory watches: after an access overlapping [start, end) has
+  // completed, `on_watch` runs (for a write, after the value is written, so
+  // a stuck-at fault can re-apply itself).
+  struct PhysWatch {
+    uint32_t start, end;
+    bool on_read, on_write;
+  };
+  std::vector<PhysWatch> phys_watches;
+  void (*on_watch)(void* ctx, uint32_t paddr, unsigned size, bool write) = nullptr;
+  void* on_watch_ctx = nullptr;
+  // Call after changing pc_breakpoints or phys_watches.
+  void hooks_changed();
+
+  // Replaces the architectural state (checkpoint restore). Virtual time is
+  // restored too; decoded code and the TLB are discarded.
+  void load_state(const CpuState& state, uint64_t ticks, uint64_t halted_ticks);
+  uint64_t halted_ticks() const { return halted_ticks_; }
+  // Guest RAM changed behind the CPU's back (snapshot restore, injection):
+  // drop decoded code for all pages (or one page).
+  void invalidate_code();
+  void invalidate_code_page(uint64_t paddr);
+
   // ---- run control -------------------------------------------------------
   void reset();  // power-on/reset state: real mode at F000:FFF0
   StopReason run(uint64_t max_instructions);
@@ -321,6 +352,11 @@ class Cpu {
   // path while armed; hits are collected and reported as a #DB trap after
   // the instruction.
   uint32_t dr7_seen_ = 0;
+  bool hooks_armed_ = false;
+  bool pc_hook_armed_ = false;
+  bool pc_hit_done_ = false;
+  void check_phys_watches(uint32_t paddr, unsigned size, bool write);
+  bool block_has_breakpoint(uint32_t lin_start, uint32_t bytes) const;
   bool data_watch_ = false;
   uint8_t db_hits_ = 0;
   void debug_registers_changed();

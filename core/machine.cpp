@@ -54,6 +54,27 @@ Machine::Machine(const MachineConfig& config)
                              }});
 }
 
+Machine::Checkpoint Machine::checkpoint() {
+  if (clock_.pending() != 0)
+    throw std::logic_error("checkpoint with pending device events is not supported yet");
+  Checkpoint cp;
+  cp.cpu = cpu_->s;
+  cp.ticks = cpu_->ticks();
+  cp.halted_ticks = cpu_->halted_ticks();
+  cp.memory = std::make_shared<MemorySnapshot>(memory_.snapshot_in_memory());
+  cp.console = console_;
+  // The snapshot reset the dirty bitmap: writable TLB entries must be
+  // refilled so the next write to each page marks it again.
+  cpu_->flush_tlb(true);
+  return cp;
+}
+
+void Machine::restore(const Checkpoint& cp) {
+  memory_.restore_snapshot(*cp.memory);
+  cpu_->load_state(cp.cpu, cp.ticks, cp.halted_ticks);
+  console_ = cp.console;
+}
+
 VirtualClock::EventId Machine::schedule_in(uint64_t delay_ns, std::function<void()> fn) {
   auto id = clock_.schedule_at_tick(cpu_->ticks() + clock_.ns_to_ticks(delay_ns), std::move(fn));
   update_next_event();

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/cpu.h"
 #include "memfile/memfile.h"
+#include "memfile/memory_snapshot.h"
 
 namespace faultline {
 
@@ -55,6 +56,21 @@ class Machine {
 
   // Runs until the guest exits, the budget runs out, or another stop.
   RunResult run(uint64_t max_instructions);
+
+  // A checkpoint of the whole machine: CPU state, virtual time, guest RAM
+  // (an in-memory memfile snapshot) and the console output so far.
+  struct Checkpoint {
+    CpuState cpu;
+    uint64_t ticks = 0;
+    uint64_t halted_ticks = 0;
+    std::shared_ptr<MemorySnapshot> memory;
+    std::string console;
+  };
+  // Devices with state are not part of checkpoints yet (there are none with
+  // timers or state besides the debug ports); taking one with pending clock
+  // events is refused.
+  Checkpoint checkpoint();
+  void restore(const Checkpoint& cp);
 
   // Debug console (port 0xE9) output goes here; default appends to
   // `console_output()` and, if set, to the sink.

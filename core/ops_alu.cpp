@@ -9,129 +9,103 @@ using namespace ops;
 
 enum class Alu : uint8_t { Add, Or, Adc, Sbb, And, Sub, Xor, Cmp, Test };
 
-// Computes dst OP src, records the flags, returns the result.
-template <Alu OP, class T> FL_INLINE T alu(Cpu& c, T d, T s) {
+// Computes dst OP src, stores the result with `put` (unless CMP/TEST), then
+// records the flags.
+template <Alu OP, class T, class Put> FL_INLINE void alu(Cpu& c, T d, T s, Put put) {
+  constexpr bool kWrites = OP != Alu::Cmp && OP != Alu::Test;
+  T r;
+  LazyOp lz;
   if constexpr (OP == Alu::Add) {
-    T r = static_cast<T>(d + s);
-    c.lazy<T>(LazyOp::Add, r, d, s);
-    return r;
+    r = static_cast<T>(d + s);
+    lz = LazyOp::Add;
   } else if constexpr (OP == Alu::Sub || OP == Alu::Cmp) {
-    T r = static_cast<T>(d - s);
-    c.lazy<T>(LazyOp::Sub, r, d, s);
-    return r;
+    r = static_cast<T>(d - s);
+    lz = LazyOp::Sub;
   } else if constexpr (OP == Alu::Or) {
-    T r = static_cast<T>(d | s);
-    c.lazy<T>(LazyOp::Logic, r, d, s);
-    return r;
+    r = static_cast<T>(d | s);
+    lz = LazyOp::Logic;
   } else if constexpr (OP == Alu::And || OP == Alu::Test) {
-    T r = static_cast<T>(d & s);
-    c.lazy<T>(LazyOp::Logic, r, d, s);
-    return r;
+    r = static_cast<T>(d & s);
+    lz = LazyOp::Logic;
   } else if constexpr (OP == Alu::Xor) {
-    T r = static_cast<T>(d ^ s);
-    c.lazy<T>(LazyOp::Logic, r, d, s);
-    return r;
+    r = static_cast<T>(d ^ s);
+    lz = LazyOp::Logic;
   } else if constexpr (OP == Alu::Adc) {
-    if (!c.cf()) {
-      T r = static_cast<T>(d + s);
-      c.lazy<T>(LazyOp::Add, r, d, s);
-      return r;
+    if (c.cf()) {
+      r = static_cast<T>(d + s + 1);
+      put(r);
+      c.set_arith_flags(add_flags<T>(d, s, r, r <= d));
+      return;
     }
-    T r = static_cast<T>(d + s + 1);
-    c.set_arith_flags(add_flags<T>(d, s, r, r <= d));
-    return r;
+    r = static_cast<T>(d + s);
+    lz = LazyOp::Add;
   } else {  // Sbb
-    if (!c.cf()) {
-      T r = static_cast<T>(d - s);
-      c.lazy<T>(LazyOp::Sub, r, d, s);
-      return r;
+    if (c.cf()) {
+      r = static_cast<T>(d - s - 1);
+      put(r);
+      c.set_arith_flags(sub_flags<T>(d, s, r, d <= s));
+      return;
     }
-    T r = static_cast<T>(d - s - 1);
-    c.set_arith_flags(sub_flags<T>(d, s, r, d <= s));
-    return r;
+    r = static_cast<T>(d - s);
+    lz = LazyOp::Sub;
   }
+  if constexpr (kWrites) put(r);
+  c.lazy<T>(lz, r, d, s);
 }
 
-template <Alu OP> inline constexpr bool kWrites = OP != Alu::Cmp && OP != Alu::Test;
+struct NoPut {
+  template <class T> void operator()(T) const {}
+};
 
 // r/m destination, given source.
 template <Alu OP, class T> FL_INLINE void alu_E(Cpu& c, const Insn& i, T src) {
-  if (i.is_reg()) {
-    T r = alu<OP, T>(c, c.reg<T>(i.rm), src);
-    if constexpr (kWrites<OP>) c.set_reg<T>(i.rm, r);
-    return;
+  if constexpr (OP == Alu::Cmp || OP == Alu::Test) {
+    with_src<T>(c, i, [src](Cpu& c, const Insn&, T d) { alu<OP, T>(c, d, src, NoPut{}); });
+  } else {
+    with_rmw<T>(c, i, [src](Cpu& c, T d, auto put) { alu<OP, T>(c, d, src, put); });
   }
-  uint32_t off = c.ea(i);
-  T d = kWrites<OP> ? c.read_rmw<T>(i.seg, off) : c.read<T>(i.seg, off);
-  if (c.faulted()) return;
-  T r = alu<OP, T>(c, d, src);
-  if constexpr (kWrites<OP>) c.write<T>(i.seg, off, r);
 }
 
 // Register destination, r/m source.
 template <Alu OP, class T> FL_INLINE void alu_G(Cpu& c, const Insn& i) {
-  T s;
-  if (i.is_reg()) {
-    s = c.reg<T>(i.rm);
-  } else {
-    s = c.read<T>(i.seg, c.ea(i));
-    if (c.faulted()) return;
-  }
-  T r = alu<OP, T>(c, c.reg<T>(i.reg), s);
-  if constexpr (kWrites<OP>) c.set_reg<T>(i.reg, r);
+  with_src<T>(c, i, [](Cpu& c, const Insn& i, T s) {
+    const unsigned g = i.reg;
+    alu<OP, T>(c, c.reg<T>(g), s, [&c, g](T r) { c.set_reg<T>(g, r); });
+  });
 }
 
 // Accumulator destination, immediate source.
 template <Alu OP, class T> FL_INLINE void alu_A(Cpu& c, const Insn& i) {
-  T r = alu<OP, T>(c, c.reg<T>(EAX), static_cast<T>(i.imm));
-  if constexpr (kWrites<OP>) c.set_reg<T>(EAX, r);
+  alu<OP, T>(c, c.reg<T>(EAX), static_cast<T>(i.imm), [&c](T r) { c.set_reg<T>(EAX, r); });
 }
 
 // INC/DEC keep CF.
-template <bool INC, class T> FL_INLINE T incdec(Cpu& c, T d) {
+template <bool INC, class T, class Put> FL_INLINE void incdec(Cpu& c, T d, Put put) {
   c.s.lf_cf = c.cf();
   T r = static_cast<T>(INC ? d + 1 : d - 1);
+  put(r);
   c.lazy<T>(INC ? LazyOp::Inc : LazyOp::Dec, r, d, T(1));
-  return r;
 }
 
 template <bool INC, class T> FL_INLINE void incdec_E(Cpu& c, const Insn& i) {
-  if (i.is_reg()) {
-    c.set_reg<T>(i.rm, incdec<INC, T>(c, c.reg<T>(i.rm)));
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
-  c.write<T>(i.seg, off, incdec<INC, T>(c, d));
+  with_rmw<T>(c, i, [](Cpu& c, T d, auto put) { incdec<INC, T>(c, d, put); });
+}
+
+template <bool INC, class T> FL_INLINE void incdec_R(Cpu& c, const Insn& i) {
+  const unsigned r = i.opcode & 7;
+  incdec<INC, T>(c, c.reg<T>(r), [&c, r](T v) { c.set_reg<T>(r, v); });
 }
 
 template <class T> FL_INLINE void not_E(Cpu& c, const Insn& i) {
-  if (i.is_reg()) {
-    c.set_reg<T>(i.rm, static_cast<T>(~c.reg<T>(i.rm)));
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
-  c.write<T>(i.seg, off, static_cast<T>(~d));
-}
-
-template <class T> FL_INLINE T neg(Cpu& c, T d) {
-  T r = static_cast<T>(T(0) - d);
-  c.lazy<T>(LazyOp::Sub, r, T(0), d);
-  return r;
+  with_rmw<T>(c, i, [](Cpu&, T d, auto put) { put(static_cast<T>(~d)); });
 }
 
 template <class T> FL_INLINE void neg_E(Cpu& c, const Insn& i) {
-  if (i.is_reg()) {
-    c.set_reg<T>(i.rm, neg<T>(c, c.reg<T>(i.rm)));
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
-  c.write<T>(i.seg, off, neg<T>(c, d));
+  with_rmw<T>(c, i, [](Cpu& c, T d, auto put) {
+    T r = static_cast<T>(T(0) - d);
+    put(r);
+    c.lazy<T>(LazyOp::Sub, r, T(0), d);
+  });
 }
 
 }  // namespace
@@ -174,22 +148,10 @@ void TEST_EwIw(Cpu& c, const Insn& i) { alu_E<Alu::Test, uint16_t>(c, i, uint16_
 void TEST_EdId(Cpu& c, const Insn& i) { alu_E<Alu::Test, uint32_t>(c, i, i.imm); }
 
 // INC/DEC.
-void INC_RX(Cpu& c, const Insn& i) {
-  unsigned r = i.opcode & 7;
-  c.set_reg<uint16_t>(r, incdec<true, uint16_t>(c, c.reg<uint16_t>(r)));
-}
-void INC_ERX(Cpu& c, const Insn& i) {
-  unsigned r = i.opcode & 7;
-  c.set_reg<uint32_t>(r, incdec<true, uint32_t>(c, c.reg<uint32_t>(r)));
-}
-void DEC_RX(Cpu& c, const Insn& i) {
-  unsigned r = i.opcode & 7;
-  c.set_reg<uint16_t>(r, incdec<false, uint16_t>(c, c.reg<uint16_t>(r)));
-}
-void DEC_ERX(Cpu& c, const Insn& i) {
-  unsigned r = i.opcode & 7;
-  c.set_reg<uint32_t>(r, incdec<false, uint32_t>(c, c.reg<uint32_t>(r)));
-}
+void INC_RX(Cpu& c, const Insn& i) { incdec_R<true, uint16_t>(c, i); }
+void INC_ERX(Cpu& c, const Insn& i) { incdec_R<true, uint32_t>(c, i); }
+void DEC_RX(Cpu& c, const Insn& i) { incdec_R<false, uint16_t>(c, i); }
+void DEC_ERX(Cpu& c, const Insn& i) { incdec_R<false, uint32_t>(c, i); }
 void INC_Eb(Cpu& c, const Insn& i) { incdec_E<true, uint8_t>(c, i); }
 void INC_Ew(Cpu& c, const Insn& i) { incdec_E<true, uint16_t>(c, i); }
 void INC_Ed(Cpu& c, const Insn& i) { incdec_E<true, uint32_t>(c, i); }

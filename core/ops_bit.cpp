@@ -17,9 +17,9 @@ template <Bt OP, class T> FL_INLINE T bt_apply(T d, unsigned bit) {
   else return d;
 }
 
-// Operates on the operand at [seg:off] (memory) or register rm. Only CF
-// changes (ZF is unaffected; OF SF AF PF are undefined and left unchanged).
-template <Bt OP, class T> FL_INLINE void bt_mem(Cpu& c, const Insn& i, uint32_t off, unsigned bit) {
+// Only CF changes (ZF is unaffected; OF SF AF PF are undefined and left
+// unchanged, as Intel hardware does).
+template <Bt OP, class T> FL_NOINLINE void bt_mem(Cpu& c, const Insn& i, uint32_t off, unsigned bit) {
   T d = OP == Bt::Test ? c.read<T>(i.seg, off) : c.read_rmw<T>(i.seg, off);
   if (c.faulted()) return;
   if constexpr (OP != Bt::Test) c.write<T>(i.seg, off, bt_apply<OP, T>(d, bit));
@@ -55,35 +55,26 @@ template <Bt OP, class T> FL_INLINE void bt_EI(Cpu& c, const Insn& i) {
   else bt_mem<OP, T>(c, i, c.ea(i), bit);
 }
 
-template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
-  if (i.is_reg()) {
-    v = c.reg<T>(i.rm);
-    return true;
-  }
-  v = c.read<T>(i.seg, c.ea(i));
-  return !c.faulted();
-}
-
 // BSF/BSR: source 0 sets ZF and leaves the destination unchanged. CF OF SF
 // AF PF are undefined; we produce what Intel hardware does: all clear except
 // PF, which reflects the bit index (or 0 for a zero source).
 template <bool REVERSE, class T> FL_INLINE void bsf_bsr(Cpu& c, const Insn& i) {
-  T s;
-  if (!read_src<T>(c, i, s)) return;
-  if (s == 0) {
-    c.set_arith_flags(FLAG_ZF | FLAG_PF);
-    return;
-  }
-  unsigned idx = REVERSE ? 31u - unsigned(__builtin_clz(s)) : unsigned(__builtin_ctz(s));
-  c.set_reg<T>(i.reg, static_cast<T>(idx));
-  c.set_arith_flags(pf_of(idx));
+  with_src<T>(c, i, [](Cpu& c, const Insn& i, T s) {
+    if (s == 0) {
+      c.set_arith_flags(FLAG_ZF | FLAG_PF);
+      return;
+    }
+    unsigned idx = REVERSE ? 31u - unsigned(__builtin_clz(s)) : unsigned(__builtin_ctz(s));
+    c.set_reg<T>(i.reg, static_cast<T>(idx));
+    c.set_arith_flags(pf_of(idx));
+  });
 }
 
 // CMOVcc: the source is read (and may fault) whatever the condition.
 template <class T> FL_INLINE void cmov(Cpu& c, const Insn& i) {
-  T s;
-  if (!read_src<T>(c, i, s)) return;
-  if (c.cond(i.opcode & 0xF)) c.set_reg<T>(i.reg, s);
+  with_src<T>(c, i, [](Cpu& c, const Insn& i, T s) {
+    if (c.cond(i.opcode & 0xF)) c.set_reg<T>(i.reg, s);
+  });
 }
 
 template <class T> FL_INLINE void bound(Cpu& c, const Insn& i) {
@@ -132,9 +123,7 @@ void BSWAP_ERX(Cpu& c, const Insn& i) {
 }
 
 void SETCC_Eb(Cpu& c, const Insn& i) {
-  uint8_t v = c.cond(i.opcode & 0xF) ? 1 : 0;
-  if (i.is_reg()) c.set_reg<uint8_t>(i.rm, v);
-  else c.write<uint8_t>(i.seg, c.ea(i), v);
+  with_dst<uint8_t>(c, i, [](Cpu& c, const Insn& i, auto put) { put(uint8_t(c.cond(i.opcode & 0xF))); });
 }
 
 void CMOV_GwEw(Cpu& c, const Insn& i) { cmov<uint16_t>(c, i); }

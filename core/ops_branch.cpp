@@ -27,15 +27,6 @@ template <class T> FL_INLINE void call_to(Cpu& c, uint32_t target) {
   c.next_eip = target;
 }
 
-template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
-  if (i.is_reg()) {
-    v = c.reg<T>(i.rm);
-    return true;
-  }
-  v = c.read<T>(i.seg, c.ea(i));
-  return !c.faulted();
-}
-
 template <class T> FL_INLINE void ret_near(Cpu& c, uint32_t extra) {
   T t = c.peek<T>(0);
   if (c.faulted()) return;
@@ -88,28 +79,24 @@ void JMP_Jb32(Cpu& c, const Insn& i) { jump_rel<true>(c, int8_t(i.imm)); }
 void JMP_Jw(Cpu& c, const Insn& i) { jump_rel<false>(c, int16_t(i.imm)); }
 void JMP_Jd(Cpu& c, const Insn& i) { jump_rel<true>(c, int32_t(i.imm)); }
 void JMP_Ew(Cpu& c, const Insn& i) {
-  uint16_t t;
-  if (!read_src<uint16_t>(c, i, t)) return;
-  if (branch_ok(c, t)) c.next_eip = t;
+  with_src<uint16_t>(c, i, [](Cpu& c, const Insn&, uint16_t t) {
+    if (branch_ok(c, t)) c.next_eip = t;
+  });
 }
 void JMP_Ed(Cpu& c, const Insn& i) {
-  uint32_t t;
-  if (!read_src<uint32_t>(c, i, t)) return;
-  if (branch_ok(c, t)) c.next_eip = t;
+  with_src<uint32_t>(c, i, [](Cpu& c, const Insn&, uint32_t t) {
+    if (branch_ok(c, t)) c.next_eip = t;
+  });
 }
 
 // ---- CALL -------------------------------------------------------------------
 void CALL_Jw(Cpu& c, const Insn& i) { call_to<uint16_t>(c, rel_target<false>(c, int16_t(i.imm))); }
 void CALL_Jd(Cpu& c, const Insn& i) { call_to<uint32_t>(c, rel_target<true>(c, int32_t(i.imm))); }
 void CALL_Ew(Cpu& c, const Insn& i) {
-  uint16_t t;
-  if (!read_src<uint16_t>(c, i, t)) return;
-  call_to<uint16_t>(c, t);
+  with_src<uint16_t>(c, i, [](Cpu& c, const Insn&, uint16_t t) { call_to<uint16_t>(c, t); });
 }
 void CALL_Ed(Cpu& c, const Insn& i) {
-  uint32_t t;
-  if (!read_src<uint32_t>(c, i, t)) return;
-  call_to<uint32_t>(c, t);
+  with_src<uint32_t>(c, i, [](Cpu& c, const Insn&, uint32_t t) { call_to<uint32_t>(c, t); });
 }
 
 // ---- RET near ---------------------------------------------------------------

@@ -52,17 +52,55 @@ FL_INLINE void set_cf_of(Cpu& c, bool cf, bool of) {
   c.set_arith_flags(f | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
 }
 
-// Reads an r/m source operand. Returns false on a fault.
-template <class T> FL_NOINLINE bool read_mem_src(Cpu& c, const Insn& i, T& v) {
-  v = c.read<T>(i.seg, c.ea(i));
-  return !c.faulted();
+// Operand plumbing. The register form runs inline; the memory form is a
+// separate (tail-called) function, so the register path needs no frame.
+// `f` is a capture-less (or small, by-value) functor; each handler gets its
+// own instantiation with `f` inlined.
+//
+// with_src: f(c, i, value) with the r/m operand read (faults return early).
+template <class T, class F> FL_NOINLINE void src_mem(Cpu& c, const Insn& i, F f) {
+  T v = c.read<T>(i.seg, c.ea(i));
+  if (c.faulted()) return;
+  f(c, i, v);
 }
-template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
+template <class T, class F> FL_INLINE void with_src(Cpu& c, const Insn& i, F f) {
+  if (i.is_reg()) f(c, i, c.reg<T>(i.rm));
+  else src_mem<T>(c, i, f);
+}
+
+// with_rmw: f(c, old_value, put) for a read-modify-write r/m operand; `put(r)`
+// stores the result (it cannot fault: the memory operand was probed for
+// writing). Handlers call put() before setting flags so that the flag update
+// is the last, tail-called step.
+template <class T, class F> FL_NOINLINE void rmw_mem(Cpu& c, const Insn& i, F f) {
+  const uint32_t off = c.ea(i);
+  const unsigned seg = i.seg;
+  T d = c.read_rmw<T>(seg, off);
+  if (c.faulted()) return;
+  f(c, d, [&c, seg, off](T r) { c.write<T>(seg, off, r); });
+}
+template <class T, class F> FL_INLINE void with_rmw(Cpu& c, const Insn& i, F f) {
   if (i.is_reg()) {
-    v = c.reg<T>(i.rm);
-    return true;
+    const unsigned rm = i.rm;
+    f(c, c.reg<T>(rm), [&c, rm](T r) { c.set_reg<T>(rm, r); });
+  } else {
+    rmw_mem<T>(c, i, f);
   }
-  return read_mem_src<T>(c, i, v);
+}
+
+// with_dst: f(c, i, put) for a write-only r/m destination.
+template <class T, class F> FL_NOINLINE void dst_mem(Cpu& c, const Insn& i, F f) {
+  const uint32_t off = c.ea(i);
+  const unsigned seg = i.seg;
+  f(c, i, [&c, seg, off](T r) { c.write<T>(seg, off, r); });
+}
+template <class T, class F> FL_INLINE void with_dst(Cpu& c, const Insn& i, F f) {
+  if (i.is_reg()) {
+    const unsigned rm = i.rm;
+    f(c, i, [&c, rm](T r) { c.set_reg<T>(rm, r); });
+  } else {
+    dst_mem<T>(c, i, f);
+  }
 }
 
 // Sign-extended 8-bit immediate in operand type T.

@@ -7,90 +7,65 @@ namespace {
 
 using namespace ops;
 
-template <class T> FL_INLINE bool read_src(Cpu& c, const Insn& i, T& v) {
-  if (i.is_reg()) {
-    v = c.reg<T>(i.rm);
-    return true;
-  }
-  v = c.read<T>(i.seg, c.ea(i));
-  return !c.faulted();
-}
-
 template <class T> FL_INLINE void mov_E(Cpu& c, const Insn& i, T v) {
-  if (i.is_reg()) c.set_reg<T>(i.rm, v);
-  else c.write<T>(i.seg, c.ea(i), v);
+  with_dst<T>(c, i, [v](Cpu&, const Insn&, auto put) { put(v); });
 }
 
 template <class T> FL_INLINE void mov_G(Cpu& c, const Insn& i) {
-  T v;
-  if (!read_src<T>(c, i, v)) return;
-  c.set_reg<T>(i.reg, v);
+  with_src<T>(c, i, [](Cpu& c, const Insn& i, T v) { c.set_reg<T>(i.reg, v); });
 }
 
 template <class D, class S, bool SIGNED> FL_INLINE void movx(Cpu& c, const Insn& i) {
-  S v;
-  if (!read_src<S>(c, i, v)) return;
-  if constexpr (SIGNED)
-    c.set_reg<D>(i.reg, static_cast<D>(static_cast<std::make_signed_t<D>>(static_cast<Signed<S>>(v))));
-  else
-    c.set_reg<D>(i.reg, static_cast<D>(v));
+  with_src<S>(c, i, [](Cpu& c, const Insn& i, S v) {
+    if constexpr (SIGNED)
+      c.set_reg<D>(i.reg, static_cast<D>(static_cast<std::make_signed_t<D>>(static_cast<Signed<S>>(v))));
+    else
+      c.set_reg<D>(i.reg, static_cast<D>(v));
+  });
 }
 
 template <class T> FL_INLINE void xchg(Cpu& c, const Insn& i) {
-  T g = c.reg<T>(i.reg);
-  if (i.is_reg()) {
-    T e = c.reg<T>(i.rm);
-    c.set_reg<T>(i.rm, g);
-    c.set_reg<T>(i.reg, e);
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T e = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
-  c.write<T>(i.seg, off, g);
-  c.set_reg<T>(i.reg, e);
+  const unsigned g = i.reg;
+  with_rmw<T>(c, i, [g](Cpu& c, T e, auto put) {
+    put(c.reg<T>(g));
+    c.set_reg<T>(g, e);
+  });
 }
 
 // XADD: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP.
 template <class T> FL_INLINE void xadd(Cpu& c, const Insn& i) {
-  T s = c.reg<T>(i.reg);
-  if (i.is_reg()) {
-    T d = c.reg<T>(i.rm);
+  const unsigned g = i.reg;
+  with_rmw<T>(c, i, [g](Cpu& c, T d, auto put) {
+    T s = c.reg<T>(g);
     T r = static_cast<T>(d + s);
-    c.set_reg<T>(i.reg, d);
-    c.set_reg<T>(i.rm, r);
+    c.set_reg<T>(g, d);
+    put(r);
     c.lazy<T>(LazyOp::Add, r, d, s);
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
-  T r = static_cast<T>(d + s);
-  c.write<T>(i.seg, off, r);
-  c.set_reg<T>(i.reg, d);
-  c.lazy<T>(LazyOp::Add, r, d, s);
+  });
 }
 
 // CMPXCHG: compare the accumulator with the destination. Equal: ZF = 1,
 // destination = source. Otherwise ZF = 0, accumulator = destination, and a
 // memory destination is written back with its old value (so a read-only
 // destination faults either way).
-template <class T> FL_INLINE void cmpxchg(Cpu& c, const Insn& i) {
-  T a = c.reg<T>(EAX);
-  T s = c.reg<T>(i.reg);
-  if (i.is_reg()) {
-    T d = c.reg<T>(i.rm);
-    c.lazy<T>(LazyOp::Sub, static_cast<T>(a - d), a, d);
-    if (a == d) c.set_reg<T>(i.rm, s);
-    else c.set_reg<T>(EAX, d);
-    return;
-  }
-  uint32_t off = c.ea(i);
+template <class T> FL_NOINLINE void cmpxchg_mem(Cpu& c, const Insn& i) {
+  const T a = c.reg<T>(EAX);
+  const T s = c.reg<T>(i.reg);
+  const uint32_t off = c.ea(i);
   T d = c.read_rmw<T>(i.seg, off);
   if (c.faulted()) return;
   c.write<T>(i.seg, off, a == d ? s : d);
-  c.lazy<T>(LazyOp::Sub, static_cast<T>(a - d), a, d);
   if (a != d) c.set_reg<T>(EAX, d);
+  c.lazy<T>(LazyOp::Sub, static_cast<T>(a - d), a, d);
+}
+
+template <class T> FL_INLINE void cmpxchg(Cpu& c, const Insn& i) {
+  if (!i.is_reg()) return cmpxchg_mem<T>(c, i);
+  const T a = c.reg<T>(EAX);
+  const T d = c.reg<T>(i.rm);
+  if (a == d) c.set_reg<T>(i.rm, c.reg<T>(i.reg));
+  else c.set_reg<T>(EAX, d);
+  c.lazy<T>(LazyOp::Sub, static_cast<T>(a - d), a, d);
 }
 
 }  // namespace

@@ -16,27 +16,30 @@ using namespace ops;
 
 enum class Sh : uint8_t { Rol, Ror, Rcl, Rcr, Shl, Shr, Sar };
 
-// `cnt` is the masked count, 1..31. Records flags, returns the result.
+// `cnt` is the masked count, 1..31. Stores the result with `put`, then
+// records the flags.
 // OF is defined for count 1 only; for every count we produce the OF of the
 // first 1-bit step (a function of the original operand), which is the SDM
 // value for count 1 and what Intel hardware produces, except that ROL/ROR of
 // a register by an immediate count > 1 leave OF unchanged there (KEEP_OF).
-template <Sh OP, class T, bool KEEP_OF = false> FL_INLINE T do_shift(Cpu& c, T d, unsigned cnt) {
+template <Sh OP, class T, bool KEEP_OF, class Put> FL_INLINE void do_shift(Cpu& c, T d, unsigned cnt, Put put) {
   constexpr unsigned N = kBits<T>;
   const bool d_hi = msb(d), d_hi2 = (d >> (N - 2)) & 1;
   if constexpr (OP == Sh::Rol) {
     unsigned k = cnt & (N - 1);
     T r = k ? static_cast<T>((d << k) | (d >> (N - k))) : d;
-    set_cf_of(c, r & 1, (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ d_hi2));
-    return r;
+    bool of = (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ d_hi2);
+    put(r);
+    set_cf_of(c, r & 1, of);
   } else if constexpr (OP == Sh::Ror) {
     unsigned k = cnt & (N - 1);
     T r = k ? static_cast<T>((d >> k) | (d << (N - k))) : d;
-    set_cf_of(c, msb(r), (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ (d & 1)));
-    return r;
+    bool of = (KEEP_OF && cnt > 1) ? c.of() : (d_hi ^ (d & 1));
+    put(r);
+    set_cf_of(c, msb(r), of);
   } else if constexpr (OP == Sh::Rcl || OP == Sh::Rcr) {
     unsigned k = N == 32 ? cnt : cnt % (N + 1);
-    if (k == 0) return d;  // rotated by the full width + 1: nothing changes
+    if (k == 0) return;  // rotated by the full width + 1: nothing changes
     // Rotate the (N+1)-bit value CF:d.
     const bool cf_in = c.cf();
     uint64_t v = (uint64_t(cf_in) << N) | d;
@@ -45,60 +48,60 @@ template <Sh OP, class T, bool KEEP_OF = false> FL_INLINE T do_shift(Cpu& c, T d
       v = ((v << k) | (v >> (N + 1 - k))) & mask;
     else
       v = ((v >> k) | (v << (N + 1 - k))) & mask;
-    T r = static_cast<T>(v);
-    bool cf = (v >> N) & 1;
-    if constexpr (OP == Sh::Rcl)
-      set_cf_of(c, cf, d_hi ^ d_hi2);
-    else
-      set_cf_of(c, cf, d_hi ^ cf_in);
-    return r;
+    put(static_cast<T>(v));
+    set_cf_of(c, (v >> N) & 1, OP == Sh::Rcl ? (d_hi ^ d_hi2) : (d_hi ^ cf_in));
   } else if constexpr (OP == Sh::Shl) {
     uint64_t w = uint64_t(d) << cnt;
     T r = static_cast<T>(w);
     bool cf = (w >> N) & 1;
+    put(r);
     c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(d_hi ^ d_hi2, FLAG_OF));
-    return r;
   } else if constexpr (OP == Sh::Shr) {
     uint64_t w = uint64_t(d) >> (cnt - 1);
     T r = static_cast<T>(w >> 1);
     bool cf = w & 1;
+    put(r);
     c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(d_hi, FLAG_OF));
-    return r;
   } else {  // Sar
     int64_t w = int64_t(Signed<T>(d)) >> (cnt - 1);
     T r = static_cast<T>(w >> 1);
     bool cf = w & 1;
+    put(r);
     c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF));
-    return r;
   }
 }
 
 enum class Cnt : uint8_t { One, CL, Imm };
 
-template <Cnt K> FL_INLINE unsigned count_of(Cpu& c, const Insn& i) {
+template <Cnt K> FL_INLINE unsigned count_of(const Cpu& c, const Insn& i) {
   if constexpr (K == Cnt::One) return 1;
   else if constexpr (K == Cnt::CL) return c.reg<uint8_t>(ECX) & 0x1F;
   else return i.imm & 0x1F;
 }
 
-template <Sh OP, class T, Cnt K> FL_INLINE void shift_E(Cpu& c, const Insn& i) {
-  constexpr bool kKeepOf = K == Cnt::Imm && (OP == Sh::Rol || OP == Sh::Ror);
-  unsigned cnt = count_of<K>(c, i);
-  if (i.is_reg()) {
-    if (K != Cnt::One && cnt == 0) return;
-    c.set_reg<T>(i.rm, do_shift<OP, T, kKeepOf>(c, c.reg<T>(i.rm), cnt));
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
+// A memory operand is accessed (read with a write check) even for count 0.
+template <Sh OP, class T, Cnt K> FL_NOINLINE void shift_mem(Cpu& c, const Insn& i) {
+  const unsigned cnt = count_of<K>(c, i);
+  const uint32_t off = c.ea(i);
+  const unsigned seg = i.seg;
+  T d = c.read_rmw<T>(seg, off);
   if (c.faulted()) return;
   if (K != Cnt::One && cnt == 0) return;
-  c.write<T>(i.seg, off, do_shift<OP, T>(c, d, cnt));
+  do_shift<OP, T, false>(c, d, cnt, [&c, seg, off](T r) { c.write<T>(seg, off, r); });
+}
+
+template <Sh OP, class T, Cnt K> FL_INLINE void shift_E(Cpu& c, const Insn& i) {
+  constexpr bool kKeepOf = K == Cnt::Imm && (OP == Sh::Rol || OP == Sh::Ror);
+  if (!i.is_reg()) return shift_mem<OP, T, K>(c, i);
+  const unsigned cnt = count_of<K>(c, i);
+  if (K != Cnt::One && cnt == 0) return;
+  const unsigned rm = i.rm;
+  do_shift<OP, T, kKeepOf>(c, c.reg<T>(rm), cnt, [&c, rm](T r) { c.set_reg<T>(rm, r); });
 }
 
 // SHLD/SHRD. 16-bit operands with counts above 16 shift through the 48-bit
 // value dst:src:dst (undefined by Intel; deterministic here).
-template <bool LEFT, class T> FL_INLINE T do_shd(Cpu& c, T d, T s, unsigned cnt) {
+template <bool LEFT, class T, class Put> FL_INLINE void do_shd(Cpu& c, T d, T s, unsigned cnt, Put put) {
   T r;
   bool cf;
   if constexpr (sizeof(T) == 4) {
@@ -112,12 +115,11 @@ template <bool LEFT, class T> FL_INLINE T do_shd(Cpu& c, T d, T s, unsigned cnt)
       cf = (w >> (cnt - 1)) & 1;
     }
   } else {
+    uint64_t w = (uint64_t(d) << 32) | (uint64_t(s) << 16) | d;
     if (LEFT) {
-      uint64_t w = (uint64_t(d) << 32) | (uint64_t(s) << 16) | d;
       r = static_cast<T>((w << cnt) >> 32);
       cf = (w >> (48 - cnt)) & 1;
     } else {
-      uint64_t w = (uint64_t(d) << 32) | (uint64_t(s) << 16) | d;
       r = static_cast<T>(w >> cnt);
       cf = (w >> (cnt - 1)) & 1;
     }
@@ -125,23 +127,27 @@ template <bool LEFT, class T> FL_INLINE T do_shd(Cpu& c, T d, T s, unsigned cnt)
   // OF of the first 1-bit step: the sign change from d to (d << 1 | src MSB)
   // or (src LSB : d >> 1).
   bool of = LEFT ? (msb(d) ^ bool((d >> (kBits<T> - 2)) & 1)) : (msb(d) ^ bool(s & 1));
+  put(r);
   c.set_arith_flags(szp(r) | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
-  return r;
+}
+
+template <bool LEFT, class T, Cnt K> FL_NOINLINE void shd_mem(Cpu& c, const Insn& i) {
+  const unsigned cnt = count_of<K>(c, i);
+  const T s = c.reg<T>(i.reg);
+  const uint32_t off = c.ea(i);
+  const unsigned seg = i.seg;
+  T d = c.read_rmw<T>(seg, off);
+  if (c.faulted()) return;
+  if (cnt == 0) return;
+  do_shd<LEFT, T>(c, d, s, cnt, [&c, seg, off](T r) { c.write<T>(seg, off, r); });
 }
 
 template <bool LEFT, class T, Cnt K> FL_INLINE void shd_E(Cpu& c, const Insn& i) {
-  unsigned cnt = count_of<K>(c, i);
-  T s = c.reg<T>(i.reg);
-  if (i.is_reg()) {
-    if (cnt == 0) return;
-    c.set_reg<T>(i.rm, do_shd<LEFT, T>(c, c.reg<T>(i.rm), s, cnt));
-    return;
-  }
-  uint32_t off = c.ea(i);
-  T d = c.read_rmw<T>(i.seg, off);
-  if (c.faulted()) return;
+  if (!i.is_reg()) return shd_mem<LEFT, T, K>(c, i);
+  const unsigned cnt = count_of<K>(c, i);
   if (cnt == 0) return;
-  c.write<T>(i.seg, off, do_shd<LEFT, T>(c, d, s, cnt));
+  const unsigned rm = i.rm;
+  do_shd<LEFT, T>(c, c.reg<T>(rm), c.reg<T>(i.reg), cnt, [&c, rm](T r) { c.set_reg<T>(rm, r); });
 }
 
 }  // namespace

@@ -10,15 +10,9 @@ using namespace ops;
 
 FL_INLINE uint32_t stack_mask(const Cpu& c) { return c.stack32() ? 0xFFFFFFFFu : 0xFFFFu; }
 
+// PUSH r/m: an [ESP]-based operand is read with ESP before the decrement.
 template <class T> FL_INLINE void push_E(Cpu& c, const Insn& i) {
-  T v;
-  if (i.is_reg()) {
-    v = c.reg<T>(i.rm);
-  } else {
-    v = c.read<T>(i.seg, c.ea(i));  // [ESP]-based: ESP before the decrement
-    if (c.faulted()) return;
-  }
-  c.push<T>(v);
+  with_src<T>(c, i, [](Cpu& c, const Insn&, T v) { c.push<T>(v); });
 }
 
 // POP r/m: with an ESP-based memory operand the address is computed after

@@ -731,33 +731,6 @@ void MOV_DdRd(Cpu& c, const Insn& i) {
   c.async_check();
 }
 
-uint32_t sys::dr_exec_hits(const CpuState& s, uint32_t lin) {
-  const uint32_t dr7 = s.dr[7];
-  uint32_t hits = 0;
-  for (unsigned k = 0; k < 4; ++k) {
-    if (!((dr7 >> (2 * k)) & 3)) continue;               // L/G enable
-    if (((dr7 >> (16 + 4 * k)) & 3) != 0) continue;      // R/W = execute
-    if (s.dr[k] == lin) hits |= 1u << k;
-  }
-  return hits;
-}
-
-uint32_t sys::dr_data_hits(const CpuState& s, uint32_t lin, unsigned size, bool write) {
-  const uint32_t dr7 = s.dr[7];
-  uint32_t hits = 0;
-  for (unsigned k = 0; k < 4; ++k) {
-    if (!((dr7 >> (2 * k)) & 3)) continue;
-    const unsigned rw = (dr7 >> (16 + 4 * k)) & 3;
-    if (!(rw == 3 || (rw == 1 && write))) continue;
-    static constexpr uint32_t kLenMask[4] = {0, 1, 7, 3};  // 1, 2, (8), 4 bytes
-    const uint32_t mask = kLenMask[(dr7 >> (18 + 4 * k)) & 3];
-    const uint32_t bp_lo = s.dr[k] & ~mask, bp_hi = bp_lo + mask;
-    const uint32_t lo = lin, hi = lin + (size - 1);
-    if (lo <= bp_hi && bp_lo <= hi) hits |= 1u << k;
-  }
-  return hits;
-}
-
 // Identification, counters and MSRs.
 void CPUID(Cpu& c, const Insn&) {
   uint32_t r[4];

@@ -208,16 +208,6 @@ inline uint32_t esp_add(uint32_t esp, uint32_t n, bool big) {
 // 32-bit); raises #TS(TR selector + ext) if the TSS is too short.
 bool tss_stack(Cpu& c, unsigned dpl, uint32_t ext, uint16_t& ss, uint32_t& esp);
 
-// Hardware breakpoints (DR0-DR3 enabled in DR7). Return the DR6 B0-B3 bits
-// of the breakpoints an access matches, for the run loop to raise #DB with
-// (instruction breakpoints are faults checked before execution unless
-// EFLAGS.RF is set; data breakpoints are traps after the access).
-// Instruction fetch at linear address `lin` (R/W = 00).
-uint32_t dr_exec_hits(const CpuState& s, uint32_t lin);
-// Data access of `size` bytes at `lin`: R/W = 01 matches writes, 11 reads and
-// writes (the address is aligned down to the breakpoint length).
-uint32_t dr_data_hits(const CpuState& s, uint32_t lin, unsigned size, bool write);
-
 // Task switch with the EXT bit for error codes raised by the switch itself.
 bool task_switch_ext(Cpu& c, uint16_t tss_sel, uint64_t tss_desc, Cpu::TaskSwitchSource src,
                      uint32_t ret_eip, bool has_error, uint32_t error, uint32_t ext);
