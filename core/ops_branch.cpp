@@ -57,21 +57,42 @@ template <bool OP32> FL_INLINE void jcxz(Cpu& c, const Insn& i) {
   if (cnt == 0) jump_rel<OP32>(c, int8_t(i.imm));
 }
 
+// Jcc with the condition as a constant, so that Cpu::cond folds to the few
+// tests that condition needs. DISP: the immediate's width (8, 16, 32).
+template <unsigned CC, bool OP32, int DISP> [[gnu::flatten]] void jcc(Cpu& c, const Insn& i) {
+  if (!c.cond(CC)) return;
+  int32_t d = DISP == 8 ? int32_t(int8_t(i.imm)) : DISP == 16 ? int32_t(int16_t(i.imm)) : int32_t(i.imm);
+  jump_rel<OP32>(c, d);
+}
+
+template <bool OP32, int DISP> FL_INLINE void jcc_dispatch(Cpu& c, const Insn& i) {
+  switch (i.opcode & 0xF) {
+    case 0x0: return jcc<0x0, OP32, DISP>(c, i);
+    case 0x1: return jcc<0x1, OP32, DISP>(c, i);
+    case 0x2: return jcc<0x2, OP32, DISP>(c, i);
+    case 0x3: return jcc<0x3, OP32, DISP>(c, i);
+    case 0x4: return jcc<0x4, OP32, DISP>(c, i);
+    case 0x5: return jcc<0x5, OP32, DISP>(c, i);
+    case 0x6: return jcc<0x6, OP32, DISP>(c, i);
+    case 0x7: return jcc<0x7, OP32, DISP>(c, i);
+    case 0x8: return jcc<0x8, OP32, DISP>(c, i);
+    case 0x9: return jcc<0x9, OP32, DISP>(c, i);
+    case 0xA: return jcc<0xA, OP32, DISP>(c, i);
+    case 0xB: return jcc<0xB, OP32, DISP>(c, i);
+    case 0xC: return jcc<0xC, OP32, DISP>(c, i);
+    case 0xD: return jcc<0xD, OP32, DISP>(c, i);
+    case 0xE: return jcc<0xE, OP32, DISP>(c, i);
+    default: return jcc<0xF, OP32, DISP>(c, i);
+  }
+}
+
 }  // namespace
 
 // ---- Jcc --------------------------------------------------------------------
-void JCC_Jb16(Cpu& c, const Insn& i) {
-  if (c.cond(i.opcode & 0xF)) jump_rel<false>(c, int8_t(i.imm));
-}
-void JCC_Jb32(Cpu& c, const Insn& i) {
-  if (c.cond(i.opcode & 0xF)) jump_rel<true>(c, int8_t(i.imm));
-}
-void JCC_Jw(Cpu& c, const Insn& i) {
-  if (c.cond(i.opcode & 0xF)) jump_rel<false>(c, int16_t(i.imm));
-}
-void JCC_Jd(Cpu& c, const Insn& i) {
-  if (c.cond(i.opcode & 0xF)) jump_rel<true>(c, int32_t(i.imm));
-}
+void JCC_Jb16(Cpu& c, const Insn& i) { jcc_dispatch<false, 8>(c, i); }
+void JCC_Jb32(Cpu& c, const Insn& i) { jcc_dispatch<true, 8>(c, i); }
+void JCC_Jw(Cpu& c, const Insn& i) { jcc_dispatch<false, 16>(c, i); }
+void JCC_Jd(Cpu& c, const Insn& i) { jcc_dispatch<true, 32>(c, i); }
 
 // ---- JMP --------------------------------------------------------------------
 void JMP_Jb16(Cpu& c, const Insn& i) { jump_rel<false>(c, int8_t(i.imm)); }

@@ -2,7 +2,6 @@
 // far transfers through gates, task switches, v86 mode and the I/O bitmap.
 // Expected values follow the Intel SDM vol. 2 pseudo-code and vol. 3
 // chapters 5-7 (error codes, stack frames, busy bits, back links).
-#include "core/sys_internal.h"
 #include "tests/core/cpu_fixture.h"
 
 namespace faultline::testing {
@@ -851,21 +850,6 @@ TEST_F(System, IretWithNtAndAvailableBackLinkRaisesTs) {
   ASSERT_EQ(step(1), StopReason::Exception);
   expect_exception(VEC_TS, kSelTssB);
   EXPECT_EQ(cpu_.s.tr.selector, kSelTssA);
-}
-
-TEST_F(System, BreakpointMatchHelpers) {
-  CpuState& st = cpu_.s;
-  st.dr[0] = 0x1000;                    // execute
-  st.dr[1] = 0x2002;                    // 4-byte write (aligned down to 0x2000)
-  st.dr[2] = 0x3000;                    // 1-byte read/write
-  st.dr[7] = 0x400 | 0x01 | 0x04 | 0x10 | (0xD << 20) | (0x3 << 24);
-  EXPECT_EQ(sys::dr_exec_hits(st, 0x1000), 1u);
-  EXPECT_EQ(sys::dr_exec_hits(st, 0x1001), 0u);
-  EXPECT_EQ(sys::dr_data_hits(st, 0x2003, 1, true), 2u);
-  EXPECT_EQ(sys::dr_data_hits(st, 0x2000, 4, false), 0u);  // write-only breakpoint
-  EXPECT_EQ(sys::dr_data_hits(st, 0x2FFE, 4, false), 4u);  // overlaps 0x3000
-  st.dr[7] = 0x400;
-  EXPECT_EQ(sys::dr_exec_hits(st, 0x1000), 0u);
 }
 
 }  // namespace
