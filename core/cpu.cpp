@@ -110,16 +110,6 @@ uint32_t Cpu::lazy_arith_flags() const {
   return f;
 }
 
-uint32_t Cpu::eflags() const {
-  if (s.lf_op == LazyOp::None) return s.eflags_bits;
-  return (s.eflags_bits & ~FLAGS_ARITH) | lazy_arith_flags();
-}
-
-void Cpu::set_arith_flags(uint32_t flags) {
-  s.eflags_bits = (s.eflags_bits & ~FLAGS_ARITH) | (flags & FLAGS_ARITH);
-  s.lf_op = LazyOp::None;
-}
-
 void Cpu::set_flag(uint32_t bit, bool on) {
   if ((bit & FLAGS_ARITH) && s.lf_op != LazyOp::None) {
     s.eflags_bits = eflags();
@@ -817,6 +807,12 @@ void Cpu::build_block(Block& b, uint32_t paddr, bool c32) {
     b.bytes = static_cast<uint16_t>(b.bytes + insn.len);
     if (ends_block(insn) || insn.handler == handler_ud || off >= 0x1000) break;
   }
+  {
+    const Insn& tail = b.insns[b.count ? b.count - 1 : 0];
+    const uint16_t sys = A_SYS | A_PRIV | A_IO | A_SEGLOAD;
+    b.chainable = b.count && tail.info && tail.info->defined && !(tail.info->attr & sys) &&
+                  tail.handler != handler_ud && tail.handler != handler_unimplemented;
+  }
   mark_code_page(paddr & ~0xFFFu);
   b.gen = page_gen_[paddr >> 12];
 }
@@ -982,13 +978,23 @@ StopReason Cpu::run(uint64_t max_instructions) {
         block_has_breakpoint(s.seg[CS].base + s.eip + 1, b->bytes - 1u))
       b = nullptr;
     if (b) {
+      // Run blocks back to back while nothing asks for attention. Only
+      // blocks ending in ordinary instructions chain: system instructions
+      // may change what the outer loop checks (debug registers, hooks).
       const uint64_t limit = std::min(end, next_event_at);
-      bool ok = b->code32 ? exec_block<true>(*b, limit) : exec_block<false>(*b, limit);
-      if (FL_UNLIKELY(!ok)) {
-        if (stop_on_exception) return StopReason::Exception;
-        trap_pending_ = false;
-        deliver_exception();
-        async_ = true;
+      const bool chain = !pc_hook_armed_;
+      for (;;) {
+        bool ok = b->code32 ? exec_block<true>(*b, limit) : exec_block<false>(*b, limit);
+        if (FL_UNLIKELY(!ok)) {
+          if (stop_on_exception) return StopReason::Exception;
+          trap_pending_ = false;
+          deliver_exception();
+          async_ = true;
+          break;
+        }
+        if (!chain || !b->chainable || async_ || icount_ >= limit) break;
+        b = lookup_block();
+        if (!b) break;
       }
       continue;
     }

@@ -313,6 +313,7 @@ class Cpu {
     uint32_t gen = 0;
     uint8_t code32 = 0;
     uint8_t count = 0;
+    uint8_t chainable = 0;  // ends in a plain near branch or runs off its length
     uint16_t bytes = 0;
     Insn insns[kBlockMax];
   };

@@ -65,6 +65,16 @@ inline bool Cpu::cond(unsigned cc) const {
 }
 
 
+inline uint32_t Cpu::eflags() const {
+  if (s.lf_op == LazyOp::None) return s.eflags_bits;
+  return (s.eflags_bits & ~FLAGS_ARITH) | lazy_arith_flags();
+}
+
+inline void Cpu::set_arith_flags(uint32_t flags) {
+  s.eflags_bits = (s.eflags_bits & ~FLAGS_ARITH) | (flags & FLAGS_ARITH);
+  s.lf_op = LazyOp::None;
+}
+
 inline uint32_t Cpu::ea(const Insn& i) const {
   uint32_t a = i.disp;
   if (i.base != 0xFF) a += s.gpr[i.base];

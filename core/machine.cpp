@@ -44,6 +44,7 @@ Machine::Machine(const MachineConfig& config)
                                char ch = static_cast<char>(v & 0xFF);
                                console_.push_back(ch);
                                if (console_sink_) console_sink_(ch);
+                               for (auto& [id, obs] : console_observers_) obs(ch);
                              }});
   // Exit port: a write ends the run with that status.
   bus_.register_io(0xF4, 4, "exit-port",
@@ -73,6 +74,20 @@ void Machine::restore(const Checkpoint& cp) {
   memory_.restore_snapshot(*cp.memory);
   cpu_->load_state(cp.cpu, cp.ticks, cp.halted_ticks);
   console_ = cp.console;
+}
+
+Machine::ConsoleObserverId Machine::add_console_observer(std::function<void(char)> observer) {
+  ConsoleObserverId id = next_console_observer_++;
+  console_observers_.emplace_back(id, std::move(observer));
+  return id;
+}
+
+void Machine::remove_console_observer(ConsoleObserverId id) {
+  for (auto it = console_observers_.begin(); it != console_observers_.end(); ++it)
+    if (it->first == id) {
+      console_observers_.erase(it);
+      return;
+    }
 }
 
 VirtualClock::EventId Machine::schedule_in(uint64_t delay_ns, std::function<void()> fn) {

@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/bus.h"
 #include "core/clock.h"
@@ -76,6 +78,14 @@ class Machine {
   // `console_output()` and, if set, to the sink.
   void set_console_sink(std::function<void(char)> sink) { console_sink_ = std::move(sink); }
   const std::string& console_output() const { return console_; }
+  // Console observers (fault triggers, script steps, end patterns): called
+  // for every console character, after it was appended and after the sink.
+  // An observer must not add or remove observers from inside its call.
+  // Returns an id for remove_console_observer (callers may ignore it).
+  using ConsoleObserverId = uint64_t;
+  ConsoleObserverId add_console_observer(std::function<void(char)> observer);
+  void remove_console_observer(ConsoleObserverId id);
+  void clear_console_observers() { console_observers_.clear(); }
 
   // Schedules a device event `delay_ns` of virtual time from now.
   VirtualClock::EventId schedule_in(uint64_t delay_ns, std::function<void()> fn);
@@ -90,6 +100,8 @@ class Machine {
   std::unique_ptr<Cpu> cpu_;
   std::string console_;
   std::function<void(char)> console_sink_;
+  std::vector<std::pair<ConsoleObserverId, std::function<void(char)>>> console_observers_;
+  ConsoleObserverId next_console_observer_ = 1;
 };
 
 }  // namespace faultline

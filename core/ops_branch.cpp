@@ -59,7 +59,7 @@ template <bool OP32> FL_INLINE void jcxz(Cpu& c, const Insn& i) {
 
 // Jcc with the condition as a constant, so that Cpu::cond folds to the few
 // tests that condition needs. DISP: the immediate's width (8, 16, 32).
-template <unsigned CC, bool OP32, int DISP> [[gnu::flatten]] void jcc(Cpu& c, const Insn& i) {
+template <unsigned CC, bool OP32, int DISP> [[gnu::flatten, gnu::noinline]] void jcc(Cpu& c, const Insn& i) {
   if (!c.cond(CC)) return;
   int32_t d = DISP == 8 ? int32_t(int8_t(i.imm)) : DISP == 16 ? int32_t(int16_t(i.imm)) : int32_t(i.imm);
   jump_rel<OP32>(c, d);
