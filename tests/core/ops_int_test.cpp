@@ -472,6 +472,45 @@ TEST_F(OpsInt, LeaveRestoresFrame) {
   EXPECT_EQ(cpu_.s.gpr[EBP], 0x12345u);
 }
 
+TEST_F(OpsInt, Enter16AndLeave16InRealMode) {
+  real_mode();
+  cpu_.s.gpr[ESP] = 0xABCD8000u;  // 16-bit stack: only SP changes
+  cpu_.s.gpr[EBP] = 0x00009000u;
+  poke16(0x9000 - 2, 0x1234);
+  code({0xC8, 0x04, 0x00, 0x02,  // enter 4, 2
+        0xC9});                  // leave
+  ASSERT_EQ(step(1), StopReason::Budget);
+  EXPECT_EQ(peek16(0x7FFE), 0x9000u);  // old BP
+  EXPECT_EQ(peek16(0x7FFC), 0x1234u);  // copied frame pointer
+  EXPECT_EQ(peek16(0x7FFA), 0x7FFEu);  // new frame pointer
+  EXPECT_EQ(cpu_.s.gpr[EBP], 0x7FFEu);
+  EXPECT_EQ(cpu_.s.gpr[ESP], 0xABCD7FF6u);
+  ASSERT_EQ(step(1), StopReason::Budget);
+  EXPECT_EQ(cpu_.s.gpr[ESP], 0xABCD8000u);
+  EXPECT_EQ(cpu_.s.gpr[EBP], 0x9000u);
+}
+
+TEST_F(OpsInt, PushSpWrapsInSixteenBitStack) {
+  real_mode();
+  cpu_.s.gpr[ESP] = 0x0000;  // SP = 0: the push goes to SS:FFFE
+  code({0x54});              // push sp
+  ASSERT_EQ(step(1), StopReason::Budget);
+  EXPECT_EQ(cpu_.s.gpr[ESP], 0xFFFEu);
+  EXPECT_EQ(peek16(0xFFFE), 0x0000u);
+}
+
+TEST_F(OpsInt, RepStringWithTrapFlagTrapsAfterEachIteration) {
+  cpu_.s.gpr[ESI] = 0x20000;
+  cpu_.s.gpr[EDI] = 0x21000;
+  cpu_.s.gpr[ECX] = 3;
+  set_flags(FLAG_TF);
+  code({0xF3, 0xA4});  // rep movsb
+  ASSERT_EQ(fault_step(), StopReason::Exception);
+  EXPECT_EQ(cpu_.exc.vector, VEC_DB);
+  EXPECT_EQ(cpu_.s.gpr[ECX], 2u);
+  EXPECT_EQ(cpu_.s.eip, kCode);  // the instruction resumes with the next iteration
+}
+
 // ---- branches --------------------------------------------------------------------
 
 TEST_F(OpsInt, CallBeyondCsLimitPushesNothing) {
