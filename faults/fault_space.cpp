@@ -1,0 +1,387 @@
+#include "faults/fault_space.h"
+
+#include <algorithm>
+#include <regex>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "faults/prng.h"
+#include "faults/registers.h"
+
+namespace faultline::faults {
+
+namespace {
+
+constexpr uint64_t kMaxFullPlan = uint64_t(1) << 27;
+
+uint64_t mul_checked(uint64_t a, uint64_t b, const std::string& what) {
+  uint64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw std::invalid_argument(what + ": fault space too large");
+  return r;
+}
+
+uint64_t full_mask(unsigned bits) { return bits >= 64 ? ~0ull : (uint64_t(1) << bits) - 1; }
+
+struct Points {
+  uint64_t start, step, count;
+};
+
+// A Range of trigger points; end 0 = `default_end` (the golden run's end).
+Points expand_range(const pb::Range& r, uint64_t default_end, const std::string& what) {
+  uint64_t end = r.end();
+  if (end == 0) {
+    if (default_end == 0)
+      throw std::invalid_argument(what + ": range end 0 means the golden run's end, which is not known");
+    end = default_end;
+  }
+  uint64_t step = r.step() == 0 ? 1 : r.step();
+  if (end <= r.start())
+    throw std::invalid_argument(what + ": empty range [" + std::to_string(r.start()) + ", " +
+                                std::to_string(end) + ")");
+  return {r.start(), step, (end - r.start() - 1) / step + 1};
+}
+
+// An occurrences Range (1-based). Unset = the first occurrence only; end 0 =
+// only `start`.
+Points expand_occurrences(const pb::Range& r, const std::string& what) {
+  uint64_t start = r.start() == 0 ? 1 : r.start();
+  uint64_t end = r.end() == 0 ? start + 1 : r.end();
+  uint64_t step = r.step() == 0 ? 1 : r.step();
+  if (end <= start)
+    throw std::invalid_argument(what + ": empty occurrences range [" + std::to_string(start) + ", " +
+                                std::to_string(end) + ")");
+  return {start, step, (end - start - 1) / step + 1};
+}
+
+}  // namespace
+
+FaultSpace::FaultSpace(const pb::Campaign& campaign, const GoldenInfo& golden) {
+  uint64_t offset = 0;
+  for (int i = 0; i < campaign.fault_space_size(); ++i) {
+    Group g = expand(campaign.fault_space(i), static_cast<uint64_t>(i), golden);
+    g.offset = offset;
+    if (__builtin_add_overflow(offset, g.size, &offset))
+      throw std::invalid_argument("fault space too large (more than 2^64 faults)");
+    groups_.push_back(std::move(g));
+  }
+  size_ = offset;
+}
+
+FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no,
+                                     const GoldenInfo& golden) const {
+  Group g;
+  g.group_no = group_no;
+  g.name = fg.name();
+  const std::string what =
+      "fault group " + (fg.name().empty() ? "#" + std::to_string(group_no + 1) : "'" + fg.name() + "'");
+
+  // ---- model
+  g.model = fg.model();
+  switch (fg.model().kind_case()) {
+    case pb::Model::KIND_NOT_SET:
+      g.model.mutable_bit_flip()->set_bits(1);
+      [[fallthrough]];
+    case pb::Model::kBitFlip:
+      g.model_kind = ModelKind::BitFlip;
+      g.flip_bits = g.model.bit_flip().bits() == 0 ? 1 : g.model.bit_flip().bits();
+      g.per_bit = true;
+      break;
+    case pb::Model::kStuckAt:
+      if (fg.model().stuck_at().value() > 1)
+        throw std::invalid_argument(what + ": stuck_at value must be 0 or 1, got " +
+                                    std::to_string(fg.model().stuck_at().value()));
+      g.model_kind = ModelKind::StuckAt;
+      g.per_bit = true;
+      break;
+    case pb::Model::kSetValue:
+      g.model_kind = ModelKind::SetValue;
+      g.per_bit = false;
+      break;
+    case pb::Model::kRandomValue:
+      g.model_kind = ModelKind::RandomValue;
+      g.per_bit = false;
+      break;
+    default:
+      throw std::invalid_argument(what + ": this fault model is not supported by the injector yet");
+  }
+  g.duration = fg.duration();
+
+  // ---- target
+  const pb::TargetSpace& t = fg.target();
+  switch (t.kind_case()) {
+    case pb::TargetSpace::kMemory: {
+      const pb::MemorySpace& ms = t.memory();
+      g.width = ms.width() == 0 ? 1 : ms.width();
+      if (g.width != 1 && g.width != 2 && g.width != 4)
+        throw std::invalid_argument(what + ": memory width must be 1, 2 or 4 bytes, got " +
+                                    std::to_string(g.width));
+      uint64_t start = 0, end = 0;
+      switch (ms.where_case()) {
+        case pb::MemorySpace::kPhysical:
+          g.target = TargetKind::Physical;
+          start = ms.physical().start();
+          end = ms.physical().end();
+          if (golden.ram_bytes != 0 && end > golden.ram_bytes)
+            throw std::invalid_argument(what + ": physical range ends at " + std::to_string(end) +
+                                        ", beyond RAM (" + std::to_string(golden.ram_bytes) + " bytes)");
+          break;
+        case pb::MemorySpace::kVirtual:
+          g.target = TargetKind::Virtual;
+          start = ms.virtual_().start();
+          end = ms.virtual_().end();
+          break;
+        case pb::MemorySpace::kSymbol: {
+          g.target = TargetKind::Virtual;
+          if (!golden.symbols)
+            throw std::invalid_argument(what + ": symbol '" + ms.symbol() +
+                                        "' needs the kernel's symbol table, which is not available");
+          auto sym = golden.symbols->find(ms.symbol());
+          if (!sym) throw std::invalid_argument(what + ": unknown symbol '" + ms.symbol() + "'");
+          if (sym->size == 0)
+            throw std::invalid_argument(what + ": symbol '" + ms.symbol() + "' has size 0");
+          start = sym->value;
+          end = uint64_t(sym->value) + sym->size;
+          break;
+        }
+        default:
+          throw std::invalid_argument(what + ": memory target needs physical, virtual or symbol");
+      }
+      if (end > 0x100000000ull)
+        throw std::invalid_argument(what + ": memory range ends beyond 4 GiB");
+      if (end <= start || end - start < g.width)
+        throw std::invalid_argument(what + ": empty memory range [" + std::to_string(start) + ", " +
+                                    std::to_string(end) + ") for width " + std::to_string(g.width));
+      g.start = start;
+      g.cells = (end - start) / g.width;
+      const uint64_t bits = g.per_bit ? uint64_t(g.width) * 8 : 1;
+      if (g.model_kind == ModelKind::BitFlip && g.flip_bits > g.width * 8u)
+        throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
+                                    " bits does not fit a " + std::to_string(g.width) + "-byte cell");
+      g.variants = mul_checked(g.cells, bits, what);
+      break;
+    }
+    case pb::TargetSpace::kRegisters: {
+      g.target = TargetKind::Register;
+      if (g.duration.kind_case() == pb::Duration::kPermanent)
+        throw std::invalid_argument(what + ": permanent register faults are not supported");
+      std::vector<std::string> names(t.registers().names().begin(), t.registers().names().end());
+      if (names.empty()) throw std::invalid_argument(what + ": register target lists no names");
+      try {
+        g.regs = expand_register_names(names);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(what + ": " + e.what());
+      }
+      g.reg_offsets.push_back(0);
+      for (const std::string& r : g.regs) {
+        RegisterInfo info = *find_register(r);
+        uint64_t nbits = register_bit_positions(info).size();
+        if (g.model_kind == ModelKind::BitFlip && g.flip_bits > nbits)
+          throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
+                                      " bits does not fit register " + r);
+        g.reg_offsets.push_back(g.reg_offsets.back() + (g.per_bit ? nbits : 1));
+      }
+      g.variants = g.reg_offsets.back();
+      break;
+    }
+    case pb::TargetSpace::KIND_NOT_SET:
+      throw std::invalid_argument(what + ": no target (memory or registers)");
+    default:  // e.g. disk targets: need the PC platform's devices
+      throw std::invalid_argument(what + ": this target kind is not supported by the fault injector yet");
+  }
+
+  // ---- trigger
+  g.trigger = fg.trigger();
+  Points p{0, 1, 1};
+  switch (fg.trigger().kind_case()) {
+    case pb::TriggerSpace::kInstructions:
+      p = expand_range(fg.trigger().instructions(), golden.end_instruction, what + " instructions");
+      break;
+    case pb::TriggerSpace::kTimeNs:
+      p = expand_range(fg.trigger().time_ns(), golden.end_time_ns, what + " time_ns");
+      break;
+    case pb::TriggerSpace::kPc: {
+      const pb::PcTrigger& pc = fg.trigger().pc();
+      if (pc.at_case() == pb::PcTrigger::kSymbol) {
+        if (!golden.symbols)
+          throw std::invalid_argument(what + ": pc symbol '" + pc.symbol() +
+                                      "' needs the kernel's symbol table, which is not available");
+        auto sym = golden.symbols->find(pc.symbol());
+        if (!sym) throw std::invalid_argument(what + ": unknown symbol '" + pc.symbol() + "'");
+        g.pc_address = sym->value;
+      } else if (pc.at_case() == pb::PcTrigger::kAddress) {
+        g.pc_address = pc.address();
+      } else {
+        throw std::invalid_argument(what + ": pc trigger needs an address or a symbol");
+      }
+      p = expand_occurrences(pc.occurrences(), what + " pc");
+      break;
+    }
+    case pb::TriggerSpace::kMemoryAccess: {
+      const auto& ma = fg.trigger().memory_access();
+      if (ma.range().end() <= ma.range().start())
+        throw std::invalid_argument(what + ": memory_access trigger has an empty range");
+      p = expand_occurrences(ma.occurrences(), what + " memory_access");
+      break;
+    }
+    case pb::TriggerSpace::kPort:
+      if (fg.trigger().port().port() > 0xFFFF)
+        throw std::invalid_argument(what + ": port " + std::to_string(fg.trigger().port().port()) +
+                                    " is beyond 0xFFFF");
+      p = expand_occurrences(fg.trigger().port().occurrences(), what + " port");
+      break;
+    case pb::TriggerSpace::kOutput:
+      if (fg.trigger().output().pattern().empty())
+        throw std::invalid_argument(what + ": output trigger pattern is empty");
+      try {
+        std::regex re(fg.trigger().output().pattern(), std::regex::ECMAScript | std::regex::multiline);
+      } catch (const std::regex_error& e) {
+        throw std::invalid_argument(what + ": bad output pattern '" + fg.trigger().output().pattern() +
+                                    "': " + e.what());
+      }
+      p = expand_occurrences(fg.trigger().output().occurrences(), what + " output");
+      break;
+    case pb::TriggerSpace::KIND_NOT_SET:
+      break;
+    default:
+      throw std::invalid_argument(what + ": this trigger kind is not supported by the injector yet");
+  }
+  g.t_start = p.start;
+  g.t_step = p.step;
+  g.t_count = p.count;
+  g.size = mul_checked(g.variants, g.t_count, what);
+  return g;
+}
+
+pb::Fault FaultSpace::at(uint64_t index) const {
+  if (index >= size_)
+    throw std::out_of_range("fault index " + std::to_string(index) + " outside the fault space (size " +
+                            std::to_string(size_) + ")");
+  // Groups are few: a linear scan is O(groups).
+  const Group* gp = &groups_.front();
+  for (const Group& g : groups_)
+    if (index >= g.offset && index - g.offset < g.size) {
+      gp = &g;
+      break;
+    }
+  const Group& g = *gp;
+  const uint64_t local = index - g.offset;
+  const uint64_t tv = local / g.t_count;
+  const uint64_t tp = local % g.t_count;
+
+  pb::Fault f;
+  f.set_group(g.name);
+  *f.mutable_model() = g.model;
+  *f.mutable_duration() = g.duration;
+
+  // ---- target and bit mask
+  std::vector<unsigned> positions;  // bit positions of the target
+  uint64_t position_index = 0;
+  uint64_t cell_mask = 0;
+  if (g.target == TargetKind::Register) {
+    auto it = std::upper_bound(g.reg_offsets.begin(), g.reg_offsets.end(), tv);
+    size_t r = static_cast<size_t>(it - g.reg_offsets.begin()) - 1;
+    f.set_register_name(g.regs[r]);
+    RegisterInfo info = *find_register(g.regs[r]);
+    positions = register_bit_positions(info);
+    position_index = tv - g.reg_offsets[r];
+    cell_mask = info.valid_mask;
+  } else {
+    const uint64_t per_cell = g.per_bit ? uint64_t(g.width) * 8 : 1;
+    const uint64_t cell = tv / per_cell;
+    position_index = tv % per_cell;
+    const uint64_t addr = g.start + cell * g.width;
+    if (g.target == TargetKind::Physical) f.set_physical_address(addr);
+    else f.set_virtual_address(addr);
+    f.set_width(g.width);
+    for (unsigned b = 0; b < g.width * 8; ++b) positions.push_back(b);
+    cell_mask = full_mask(g.width * 8);
+  }
+  if (!g.per_bit) {
+    f.set_bit_mask(cell_mask);
+  } else {
+    uint64_t mask = uint64_t(1) << positions[position_index];
+    if (g.model_kind == ModelKind::BitFlip && g.flip_bits > 1) {
+      // The other k-1 bits: a partial Fisher-Yates shuffle of the remaining
+      // positions with a generator seeded from the global index.
+      std::vector<unsigned> rest;
+      for (size_t i = 0; i < positions.size(); ++i)
+        if (i != position_index) rest.push_back(positions[i]);
+      Xoshiro256 rng(mix64(index ^ mix64(g.group_no + 0x6d61736b)));
+      for (unsigned k = 0; k + 1 < g.flip_bits; ++k) {
+        size_t j = k + static_cast<size_t>(rng.below(rest.size() - k));
+        std::swap(rest[k], rest[j]);
+        mask |= uint64_t(1) << rest[k];
+      }
+    }
+    f.set_bit_mask(mask);
+  }
+  if (g.model_kind == ModelKind::RandomValue) f.set_random_seed(mix64(index ^ 0x72616e646f6dull));
+
+  // ---- trigger point
+  const uint64_t point = g.t_start + tp * g.t_step;
+  pb::Trigger* tr = f.mutable_trigger();
+  switch (g.trigger.kind_case()) {
+    case pb::TriggerSpace::kInstructions: tr->set_instruction(point); break;
+    case pb::TriggerSpace::kTimeNs: tr->set_time_ns(point); break;
+    case pb::TriggerSpace::kPc:
+      tr->mutable_pc()->set_address(g.pc_address);
+      tr->mutable_pc()->set_occurrence(point);
+      break;
+    case pb::TriggerSpace::kMemoryAccess: {
+      const auto& ma = g.trigger.memory_access();
+      auto* ap = tr->mutable_memory_access();
+      ap->set_start(ma.range().start());
+      ap->set_end(ma.range().end());
+      ap->set_on_read(ma.on_read());
+      ap->set_on_write(ma.on_write());
+      ap->set_occurrence(point);
+      break;
+    }
+    case pb::TriggerSpace::kPort: {
+      const auto& pt = g.trigger.port();
+      auto* ap = tr->mutable_port();
+      ap->set_start(pt.port());
+      ap->set_end(uint64_t(pt.port()) + 1);
+      ap->set_on_read(pt.on_read());
+      ap->set_on_write(pt.on_write());
+      ap->set_occurrence(point);
+      break;
+    }
+    case pb::TriggerSpace::kOutput:
+      tr->mutable_output()->set_pattern(g.trigger.output().pattern());
+      tr->mutable_output()->set_occurrence(point);
+      break;
+    default:  // no trigger (kinds the constructor rejects never get here)
+      f.clear_trigger();
+      break;
+  }
+  return f;
+}
+
+std::vector<uint64_t> FaultSpace::plan(const pb::Sampling& sampling) const {
+  std::vector<uint64_t> out;
+  const bool full = sampling.mode_case() != pb::Sampling::kSamples || sampling.samples() >= size_;
+  if (full) {
+    if (size_ > kMaxFullPlan)
+      throw std::invalid_argument("the fault space has " + std::to_string(size_) +
+                                  " faults; a full campaign over more than " + std::to_string(kMaxFullPlan) +
+                                  " is refused: use sampling { samples: N }");
+    out.resize(size_);
+    for (uint64_t i = 0; i < size_; ++i) out[i] = i;
+    return out;
+  }
+  // Floyd's algorithm: exactly `samples` draws, every subset equally likely.
+  const uint64_t k = sampling.samples();
+  Xoshiro256 rng(sampling.seed());
+  std::unordered_set<uint64_t> chosen;
+  chosen.reserve(k * 2);
+  for (uint64_t j = size_ - k; j < size_; ++j) {
+    uint64_t t = rng.below(j + 1);
+    if (!chosen.insert(t).second) chosen.insert(j);
+  }
+  out.assign(chosen.begin(), chosen.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace faultline::faults

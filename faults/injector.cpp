@@ -1,0 +1,542 @@
+#include "faults/injector.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "faults/prng.h"
+
+namespace faultline::faults {
+
+namespace {
+
+constexpr size_t kOutputWindow = 1024;
+
+uint64_t full_mask(unsigned bits) { return bits >= 64 ? ~0ull : (uint64_t(1) << bits) - 1; }
+
+std::string hex(uint64_t v, unsigned digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%0*llx", static_cast<int>(digits), static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Whether a match of the pattern may contain a line break (conservative:
+// any construct that can match '\n' counts).
+bool pattern_may_span_lines(const std::string& p) {
+  if (p.find('\n') != std::string::npos || p.find('\r') != std::string::npos) return true;
+  for (const char* c : {"\\n", "\\r", "\\s", "\\S", "\\W", "\\D", "[^", "\\x0", "\\u000", "\\c"})
+    if (p.find(c) != std::string::npos) return true;
+  return false;
+}
+
+const char* cell_name(unsigned width) {
+  return width == 1 ? "byte" : width == 2 ? "word" : "dword";
+}
+
+}  // namespace
+
+FaultInjector::FaultInjector(Machine& m, const SymbolTable* symbols) : m_(m), symbols_(symbols) {}
+
+FaultInjector::~FaultInjector() { disarm(); }
+
+// ---- validation ------------------------------------------------------------------
+
+void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
+  reg_.reset();
+  const bool whole_value = f.model().kind_case() == pb::Model::kSetValue ||
+                           f.model().kind_case() == pb::Model::kRandomValue;
+  uint64_t valid = 0;
+  std::string what;
+  switch (f.target_case()) {
+    case pb::Fault::kPhysicalAddress:
+    case pb::Fault::kVirtualAddress: {
+      width_ = f.width() == 0 ? 1 : f.width();
+      if (width_ != 1 && width_ != 2 && width_ != 4)
+        throw std::invalid_argument("fault width must be 1, 2 or 4 bytes, got " + std::to_string(width_));
+      uint64_t a = f.target_case() == pb::Fault::kPhysicalAddress ? f.physical_address() : f.virtual_address();
+      if (a + width_ > 0x100000000ull)
+        throw std::invalid_argument("fault address " + hex(a, 8) + " is beyond 4 GiB");
+      if (f.target_case() == pb::Fault::kPhysicalAddress && a + width_ > m_.cpu().ram_size())
+        throw std::invalid_argument("physical address " + hex(a, 8) + " is outside RAM (" +
+                                    std::to_string(m_.cpu().ram_size()) + " bytes)");
+      valid = full_mask(width_ * 8);
+      what = std::to_string(width_) + "-byte cell";
+      break;
+    }
+    case pb::Fault::kRegisterName: {
+      reg_ = find_register(f.register_name());
+      if (!reg_) throw std::invalid_argument("unknown register '" + f.register_name() + "'");
+      if (f.duration().kind_case() == pb::Duration::kPermanent)
+        throw std::invalid_argument("permanent register faults are not supported (register " +
+                                    f.register_name() + ")");
+      valid = reg_->valid_mask;
+      what = "register " + f.register_name();
+      break;
+    }
+    case pb::Fault::TARGET_NOT_SET:
+      throw std::invalid_argument("fault has no target (physical_address, virtual_address or register_name)");
+    default:
+      throw std::invalid_argument("this fault target kind is not supported by the injector yet");
+  }
+  switch (f.model().kind_case()) {
+    case pb::Model::KIND_NOT_SET:  // no model: flip the bit_mask bits
+    case pb::Model::kBitFlip:
+    case pb::Model::kStuckAt:
+    case pb::Model::kSetValue:
+    case pb::Model::kRandomValue:
+      break;
+    default:
+      throw std::invalid_argument("this fault model is not supported by the injector yet");
+  }
+  mask_ = f.bit_mask();
+  if (mask_ == 0) {
+    if (!whole_value) throw std::invalid_argument("fault bit_mask is 0: no bit to flip or force");
+    mask_ = valid;
+  }
+  if (mask_ & ~valid)
+    throw std::invalid_argument("bit_mask " + hex(f.bit_mask(), 1) + " has bits outside the " + what +
+                                " (valid " + hex(valid, 1) + ")");
+  if (f.model().kind_case() == pb::Model::kStuckAt && f.model().stuck_at().value() > 1)
+    throw std::invalid_argument("stuck_at value must be 0 or 1, got " +
+                                std::to_string(f.model().stuck_at().value()));
+  if (f.duration().kind_case() == pb::Duration::kIntermittentInstructions &&
+      f.duration().intermittent_instructions() == 0)
+    throw std::invalid_argument("intermittent_instructions must be at least 1");
+  if (!check_trigger) return;
+  const pb::Trigger& t = f.trigger();
+  switch (t.kind_case()) {
+    case pb::Trigger::kPc:
+      if (t.pc().address() > 0xFFFFFFFFull)
+        throw std::invalid_argument("pc trigger address " + hex(t.pc().address(), 1) + " is beyond 4 GiB");
+      break;
+    case pb::Trigger::kMemoryAccess:
+      if (t.memory_access().end() <= t.memory_access().start() || t.memory_access().end() > 0x100000000ull)
+        throw std::invalid_argument("memory_access trigger needs a physical range [start, end) below 4 GiB");
+      break;
+    case pb::Trigger::kPort:
+      if (t.port().start() > 0xFFFF)
+        throw std::invalid_argument("port trigger port " + hex(t.port().start(), 1) + " is beyond 0xFFFF");
+      break;
+    case pb::Trigger::kOutput:
+      if (t.output().pattern().empty()) throw std::invalid_argument("output trigger pattern is empty");
+      try {
+        pattern_ = std::regex(t.output().pattern(), std::regex::ECMAScript | std::regex::multiline);
+        may_span_lines_ = pattern_may_span_lines(t.output().pattern());
+      } catch (const std::regex_error& e) {
+        throw std::invalid_argument("bad output trigger pattern '" + t.output().pattern() + "': " + e.what());
+      }
+      break;
+    case pb::Trigger::KIND_NOT_SET:
+    case pb::Trigger::kInstruction:
+    case pb::Trigger::kTimeNs:
+      break;
+    default:
+      throw std::invalid_argument("this trigger kind is not supported by the injector yet");
+  }
+}
+
+// ---- arming ------------------------------------------------------------------------
+
+void FaultInjector::arm(const pb::Fault& fault) {
+  disarm();
+  validate(fault, true);
+  fault_ = fault;
+  record_ = {};
+  armed_ = true;
+  install_trigger();
+}
+
+void FaultInjector::inject_now(const pb::Fault& fault) {
+  disarm();
+  validate(fault, false);
+  fault_ = fault;
+  record_ = {};
+  armed_ = true;
+  trigger_done_ = true;
+  apply();
+}
+
+void FaultInjector::install_trigger() {
+  Cpu& cpu = m_.cpu();
+  const pb::Trigger& t = fault_.trigger();
+  count_ = 0;
+  trigger_done_ = false;
+  switch (t.kind_case()) {
+    case pb::Trigger::KIND_NOT_SET:
+      fire();
+      return;
+    case pb::Trigger::kInstruction:
+    case pb::Trigger::kTimeNs: {
+      uint64_t tick = t.kind_case() == pb::Trigger::kInstruction ? t.instruction()
+                                                                  : m_.clock().ns_to_ticks(t.time_ns());
+      if (tick <= cpu.ticks()) {
+        fire();
+        return;
+      }
+      trigger_event_ = schedule_tick(tick, [this] {
+        trigger_event_.reset();
+        fire();
+      });
+      return;
+    }
+    case pb::Trigger::kPc:
+      occurrence_ = t.pc().occurrence() == 0 ? 1 : t.pc().occurrence();
+      pc_address_ = static_cast<uint32_t>(t.pc().address());
+      cpu.pc_breakpoints.push_back(pc_address_);
+      pc_bp_ = true;
+      set_pc_hook(true);
+      cpu.hooks_changed();
+      return;
+    case pb::Trigger::kMemoryAccess: {
+      const auto& a = t.memory_access();
+      occurrence_ = a.occurrence() == 0 ? 1 : a.occurrence();
+      range_start_ = a.start();
+      range_end_ = a.end();
+      on_read_ = a.on_read() || !a.on_write();
+      on_write_ = a.on_write() || !a.on_read();
+      trigger_watch_ = true;
+      sync_watches();
+      return;
+    }
+    case pb::Trigger::kPort: {
+      const auto& a = t.port();
+      occurrence_ = a.occurrence() == 0 ? 1 : a.occurrence();
+      range_start_ = a.start();
+      range_end_ = a.end() == 0 ? a.start() + 1 : a.end();
+      on_read_ = a.on_read() || !a.on_write();
+      on_write_ = a.on_write() || !a.on_read();
+      Bus& bus = m_.bus();
+      prev_io_observer_ = bus.io_observer;
+      bus.io_observer = [this](uint16_t port, unsigned size, bool write, uint32_t value) {
+        if (prev_io_observer_) prev_io_observer_(port, size, write, value);
+        if (trigger_done_) return;
+        if (!(write ? on_write_ : on_read_)) return;
+        if (!(port < range_end_ && range_start_ < uint64_t(port) + size)) return;
+        if (++count_ == occurrence_) trigger_met_deferred();
+      };
+      io_hooked_ = true;
+      return;
+    }
+    case pb::Trigger::kOutput:
+      occurrence_ = t.output().occurrence() == 0 ? 1 : t.output().occurrence();
+      console_buf_.clear();
+      scan_from_ = 0;
+      line_start_ = 0;
+      console_id_ = m_.add_console_observer([this](char ch) { console_char(ch); });
+      return;
+    default:  // rejected by validate()
+      return;
+  }
+}
+
+void FaultInjector::console_char(char ch) {
+  if (trigger_done_) return;
+  console_buf_.push_back(ch);
+  for (;;) {
+    // A pattern that cannot match a line break only needs the current line.
+    size_t from = scan_from_;
+    if (!may_span_lines_ && line_start_ > from) from = line_start_;
+    std::smatch mr;
+    auto flags = std::regex_constants::match_not_null | std::regex_constants::match_not_eol;
+    if (from > 0) flags |= std::regex_constants::match_prev_avail;
+    if (!std::regex_search(console_buf_.cbegin() + static_cast<std::ptrdiff_t>(from), console_buf_.cend(), mr,
+                           pattern_, flags))
+      break;
+    scan_from_ = from + static_cast<size_t>(mr.position(0) + mr.length(0));
+    if (++count_ == occurrence_) {
+      trigger_met_deferred();
+      return;
+    }
+  }
+  if (ch == '\n') line_start_ = console_buf_.size();
+  // Bound the work per character: matches span at most kOutputWindow bytes.
+  if (console_buf_.size() - scan_from_ > kOutputWindow) scan_from_ = console_buf_.size() - kOutputWindow;
+  const size_t live = may_span_lines_ ? scan_from_ : std::max(scan_from_, line_start_);
+  if (live > 2 * kOutputWindow) {
+    const size_t drop = live - 1;  // keep one character for ^ and \b
+    console_buf_.erase(0, drop);
+    scan_from_ -= std::min(scan_from_, drop);
+    line_start_ -= std::min(line_start_, drop);
+  }
+}
+
+// The trigger condition was met inside an instruction (a watch, a port
+// access, console output): inject at the next instruction boundary.
+void FaultInjector::trigger_met_deferred() {
+  trigger_done_ = true;
+  deferred_event_ = schedule_tick(m_.cpu().ticks(), [this] {
+    deferred_event_.reset();
+    fire();
+  });
+}
+
+void FaultInjector::fire() {
+  trigger_done_ = true;
+  remove_trigger_hooks();
+  apply();
+}
+
+// ---- hooks -------------------------------------------------------------------------
+
+void FaultInjector::pc_thunk(void* ctx, uint32_t lin) {
+  auto* self = static_cast<FaultInjector*>(ctx);
+  if (self->prev_on_pc_) self->prev_on_pc_(self->prev_on_pc_ctx_, lin);
+  if (!self->pc_bp_ || self->trigger_done_ || lin != self->pc_address_) return;
+  if (++self->count_ == self->occurrence_) self->fire();  // before the instruction runs
+}
+
+void FaultInjector::watch_thunk(void* ctx, uint32_t paddr, unsigned size, bool write) {
+  auto* self = static_cast<FaultInjector*>(ctx);
+  if (self->prev_on_watch_) self->prev_on_watch_(self->prev_on_watch_ctx_, paddr, size, write);
+  if (self->enforcing_ && write) self->enforce(paddr, size);
+  if (self->trigger_watch_ && !self->trigger_done_ && (write ? self->on_write_ : self->on_read_) &&
+      paddr < self->range_end_ && self->range_start_ < uint64_t(paddr) + size) {
+    if (++self->count_ == self->occurrence_) self->trigger_met_deferred();
+  }
+}
+
+void FaultInjector::set_pc_hook(bool on) {
+  Cpu& cpu = m_.cpu();
+  if (on && !pc_hooked_) {
+    prev_on_pc_ = cpu.on_pc;
+    prev_on_pc_ctx_ = cpu.on_pc_ctx;
+    cpu.on_pc = &pc_thunk;
+    cpu.on_pc_ctx = this;
+    pc_hooked_ = true;
+  } else if (!on && pc_hooked_) {
+    cpu.on_pc = prev_on_pc_;
+    cpu.on_pc_ctx = prev_on_pc_ctx_;
+    prev_on_pc_ = nullptr;
+    prev_on_pc_ctx_ = nullptr;
+    pc_hooked_ = false;
+  }
+}
+
+void FaultInjector::set_watch_hook(bool on) {
+  Cpu& cpu = m_.cpu();
+  if (on && !watch_hooked_) {
+    prev_on_watch_ = cpu.on_watch;
+    prev_on_watch_ctx_ = cpu.on_watch_ctx;
+    cpu.on_watch = &watch_thunk;
+    cpu.on_watch_ctx = this;
+    watch_hooked_ = true;
+  } else if (!on && watch_hooked_) {
+    cpu.on_watch = prev_on_watch_;
+    cpu.on_watch_ctx = prev_on_watch_ctx_;
+    prev_on_watch_ = nullptr;
+    prev_on_watch_ctx_ = nullptr;
+    watch_hooked_ = false;
+  }
+}
+
+// Rebuilds this injector's entries in cpu.phys_watches: the trigger range
+// (until the trigger fired) and the enforced cell bytes.
+void FaultInjector::sync_watches() {
+  Cpu& cpu = m_.cpu();
+  for (const Cpu::PhysWatch& w : my_watches_) {
+    auto it = std::find_if(cpu.phys_watches.begin(), cpu.phys_watches.end(), [&](const Cpu::PhysWatch& x) {
+      return x.start == w.start && x.end == w.end && x.on_read == w.on_read && x.on_write == w.on_write;
+    });
+    if (it != cpu.phys_watches.end()) cpu.phys_watches.erase(it);
+  }
+  my_watches_.clear();
+  if (trigger_watch_ && !trigger_done_)
+    my_watches_.push_back({static_cast<uint32_t>(range_start_), static_cast<uint32_t>(range_end_), on_read_,
+                           on_write_});
+  if (enforcing_)
+    for (uint32_t b : cell_) my_watches_.push_back({b, b + 1, false, true});
+  for (const Cpu::PhysWatch& w : my_watches_) cpu.phys_watches.push_back(w);
+  set_watch_hook(!my_watches_.empty());
+  cpu.hooks_changed();
+}
+
+void FaultInjector::remove_trigger_hooks() {
+  Cpu& cpu = m_.cpu();
+  cancel(trigger_event_);
+  cancel(deferred_event_);
+  if (pc_bp_) {
+    auto it = std::find(cpu.pc_breakpoints.begin(), cpu.pc_breakpoints.end(), pc_address_);
+    if (it != cpu.pc_breakpoints.end()) cpu.pc_breakpoints.erase(it);
+    pc_bp_ = false;
+    set_pc_hook(false);
+    cpu.hooks_changed();
+  }
+  if (trigger_watch_) {
+    trigger_watch_ = false;
+    sync_watches();
+  }
+  if (io_hooked_) {
+    m_.bus().io_observer = std::move(prev_io_observer_);
+    prev_io_observer_ = nullptr;
+    io_hooked_ = false;
+  }
+  if (console_id_) {
+    m_.remove_console_observer(*console_id_);
+    console_id_.reset();
+    console_buf_.clear();
+    scan_from_ = 0;
+  }
+}
+
+void FaultInjector::disarm() {
+  remove_trigger_hooks();
+  cancel(window_event_);
+  if (enforcing_) {
+    enforcing_ = false;
+    sync_watches();
+  }
+  armed_ = false;
+}
+
+VirtualClock::EventId FaultInjector::schedule_tick(uint64_t tick, std::function<void()> fn) {
+  EventId id = m_.clock().schedule_at_tick(tick, std::move(fn));
+  m_.cpu().next_event_at = m_.clock().next_due();
+  m_.cpu().async_check();
+  return id;
+}
+
+void FaultInjector::cancel(std::optional<EventId>& id) {
+  if (!id) return;
+  m_.clock().cancel(*id);
+  id.reset();
+  m_.cpu().next_event_at = m_.clock().next_due();
+}
+
+// ---- applying the model -------------------------------------------------------------
+
+uint64_t FaultInjector::read_cell() const {
+  uint64_t v = 0;
+  for (size_t k = 0; k < cell_.size(); ++k) {
+    uint8_t b = 0;
+    m_.cpu().read_phys(cell_[k], &b, 1);
+    v |= uint64_t(b) << (8 * k);
+  }
+  return v;
+}
+
+void FaultInjector::write_cell(uint64_t v) {
+  for (size_t k = 0; k < cell_.size(); ++k) {
+    uint8_t b = static_cast<uint8_t>(v >> (8 * k));
+    m_.cpu().write_phys(cell_[k], &b, 1);
+  }
+}
+
+uint64_t FaultInjector::read_target() const {
+  return reg_ ? read_register(m_.cpu(), *reg_) : read_cell();
+}
+
+void FaultInjector::write_target(uint64_t v) {
+  if (reg_) {
+    write_register(m_.cpu(), *reg_, v);
+    return;
+  }
+  write_cell(v);
+  uint64_t last_page = ~0ull;
+  for (uint32_t b : cell_)
+    if ((b >> 12) != last_page) {
+      last_page = b >> 12;
+      m_.cpu().invalidate_code_page(b);
+    }
+  m_.cpu().async_check();
+}
+
+void FaultInjector::apply() {
+  Cpu& cpu = m_.cpu();
+  record_.at_instruction = cpu.ticks();
+  record_.at_time_ns = m_.now_ns();
+  std::string where;
+  cell_.clear();
+  if (fault_.target_case() == pb::Fault::kPhysicalAddress) {
+    for (unsigned k = 0; k < width_; ++k) cell_.push_back(static_cast<uint32_t>(fault_.physical_address() + k));
+    where = "phys " + hex(cell_[0], 1);
+  } else if (fault_.target_case() == pb::Fault::kVirtualAddress) {
+    for (unsigned k = 0; k < width_; ++k) {
+      uint32_t pa = 0;
+      uint32_t va = static_cast<uint32_t>(fault_.virtual_address() + k);
+      if (!cpu.translate_debug(va, pa)) {
+        record_.injected = false;
+        record_.detail = "virtual address not mapped";
+        cell_.clear();
+        return;
+      }
+      if (uint64_t(pa) >= cpu.ram_size()) {
+        record_.injected = false;
+        record_.detail = "virtual address " + hex(va, 8) + " maps outside RAM (phys " + hex(pa, 8) + ")";
+        cell_.clear();
+        return;
+      }
+      cell_.push_back(pa);
+    }
+    where = "virt " + hex(fault_.virtual_address(), 1) + " (phys " + hex(cell_[0], 1) + ")";
+  } else {
+    where = fault_.register_name();
+  }
+
+  original_ = read_target();
+  uint64_t v = original_;
+  const pb::Model& model = fault_.model();
+  switch (model.kind_case()) {
+    case pb::Model::KIND_NOT_SET:
+    case pb::Model::kBitFlip: v = original_ ^ mask_; break;
+    case pb::Model::kStuckAt:
+      v = model.stuck_at().value() ? (original_ | mask_) : (original_ & ~mask_);
+      break;
+    case pb::Model::kSetValue: v = (original_ & ~mask_) | (model.set_value().value() & mask_); break;
+    case pb::Model::kRandomValue: {
+      Xoshiro256 rng(fault_.random_seed());
+      v = (original_ & ~mask_) | (rng.next() & mask_);
+      break;
+    }
+    default:  // rejected by validate()
+      break;
+  }
+  forced_ = v & mask_;
+  write_target(v);
+  const uint64_t now = read_target();
+  const unsigned digits = reg_ ? (reg_->bits + 3) / 4 : width_ * 2;
+  record_.injected = true;
+  record_.detail = where + (reg_ ? " " : std::string(" ") + cell_name(width_) + " ") + hex(original_, digits) +
+                   "->" + hex(now, digits);
+
+  // Duration.
+  const pb::Duration& d = fault_.duration();
+  if (d.kind_case() == pb::Duration::kPermanent ||
+      d.kind_case() == pb::Duration::kIntermittentInstructions) {
+    if (!reg_) {
+      enforcing_ = true;
+      sync_watches();
+    }
+    if (d.kind_case() == pb::Duration::kIntermittentInstructions)
+      window_event_ = schedule_tick(cpu.ticks() + d.intermittent_instructions(), [this] {
+        window_event_.reset();
+        end_window();
+      });
+  }
+}
+
+// Re-applies the faulty bits after a guest write to the cell (on_watch runs
+// after the write completed).
+void FaultInjector::enforce(uint32_t paddr, unsigned size) {
+  bool hit = false;
+  for (uint32_t b : cell_)
+    if (b >= paddr && b - paddr < size) hit = true;
+  if (!hit) return;
+  uint64_t cur = read_cell();
+  if ((cur & mask_) == forced_) return;
+  write_cell((cur & ~mask_) | forced_);  // write_phys keeps decoded code coherent
+}
+
+void FaultInjector::end_window() {
+  if (enforcing_) {
+    enforcing_ = false;
+    sync_watches();
+  }
+  uint64_t cur = read_target();
+  uint64_t still_faulty = ~(cur ^ forced_) & mask_;
+  uint64_t changed = (original_ ^ forced_) & still_faulty;
+  uint64_t v = (cur & ~changed) | (original_ & changed);
+  write_target(v);
+  record_.detail += "; restored at tick " + std::to_string(m_.cpu().ticks());
+}
+
+}  // namespace faultline::faults

@@ -1,0 +1,176 @@
+// The injection controller: arms one concrete fault (pb::Fault) on a
+// Machine, waits for its trigger, applies the model to the target and keeps
+// up the duration's semantics.
+//
+// Targets
+//  - physical memory: `physical_address`, `width` 1/2/4 bytes (0 = 1),
+//    `bit_mask` selects the bits (little-endian value of the cell);
+//  - virtual memory: `virtual_address`, translated through the page tables
+//    at injection time (Cpu::translate_debug, byte by byte); unmapped gives
+//    a record with injected=false and detail "virtual address not mapped".
+//    Non-transient virtual faults stay on the physical cell found then;
+//  - registers by name (see faults/registers.h for the exact semantics of
+//    segment selectors, control registers, EFLAGS and st0..st7, where the
+//    mask applies to the 64-bit significand of the stack-relative register).
+//  Memory is written through Cpu::write_phys (decoded code and dirty
+//  tracking stay coherent) followed by Cpu::invalidate_code_page.
+// Models: bit_flip (flip the masked bits), stuck_at 0/1 (force them),
+//  set_value (masked value; bit_mask 0 = the whole cell), random_value (a
+//  xoshiro256** value seeded with random_seed, masked the same way).
+// Duration
+//  - transient (default): applied once;
+//  - intermittent_instructions K: applied, then after K instruction ticks the
+//    affected bits that still hold the faulty value get their original value
+//    back (bits the guest overwrote meanwhile are left alone). During the
+//    window a memory cell is enforced like a permanent one;
+//  - permanent (memory only): the faulty bits are re-applied after every
+//    guest write to the cell (a physical watch; on_watch runs after the
+//    write completed), so the cell behaves as stuck. Register faults cannot
+//    be permanent (rejected).
+// Triggers (pb::Trigger)
+//  - none: inject when armed; instruction N: when the CPU tick count
+//    (retired instructions plus halted ticks) reaches N, i.e. before the
+//    instruction at tick N executes; if N is already reached, at arming.
+//    (If a Machine::run() call ends exactly at tick N, the injection happens
+//    at the start of the next run, before any instruction.)
+//  - time_ns: the same at clock().ns_to_ticks(time_ns);
+//  - pc: at the occurrence-th arrival at the linear address, before that
+//    instruction executes (a Cpu PC breakpoint, removed once fired);
+//  - memory_access: after the occurrence-th data access overlapping the
+//    physical range [start, end) (on_read / on_write; neither = both).
+//    Instruction fetches and page-table walks do not count;
+//  - port: the occurrence-th access to a port in [start, end) (end 0 =
+//    start + 1; on_read/on_write as above);
+//  - output: the occurrence-th non-overlapping, non-empty match of the
+//    ECMAScript regex (multiline: ^ and $ match at line breaks; $ only once
+//    the line break was written) in the debug-console output written since
+//    arming; a match counts as soon as it is complete. A match may span at
+//    most 1 KiB; a pattern that cannot match a line break (no \n \r \s \S
+//    \W \D [^ \x0 \u000 \c in it) is searched in the current line only,
+//    which keeps the per-character regex work small while armed.
+//  The last three fire in the middle of an instruction; the injection then
+//  happens at the next instruction boundary (a clock event at the current
+//  tick), so registers are never changed under a running instruction.
+//  Occurrence 0 means 1.
+// Hooks: while armed the injector owns Cpu::on_pc, Cpu::on_watch and
+// Bus::io_observer (the previous values are chained and restored) and adds
+// its own entries to pc_breakpoints / phys_watches and a console observer.
+// The injector must be destroyed (or disarmed) before its Machine.
+// At most one FaultInjector may hook a Machine at a time. Nothing is
+// installed while nothing is armed. The injector never stops the run.
+// Campaign use: restore a checkpoint, arm, run, read record(), disarm.
+// Disarm before Machine::restore() or Machine::checkpoint(): pending trigger
+// or window events are clock events, and checkpoint() refuses to run with
+// pending events; a restore would also undo an enforced cell behind the
+// injector's back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/boot/elf_image.h"
+#include "core/machine.h"
+#include "fault.pb.h"
+#include "faults/registers.h"
+
+namespace faultline::faults {
+
+struct InjectionRecord {
+  bool injected = false;
+  uint64_t at_instruction = 0;  // CPU ticks at injection
+  uint64_t at_time_ns = 0;
+  std::string detail;           // e.g. "phys 0x1234 byte 0x5a->0x5b"
+};
+
+class FaultInjector {
+ public:
+  FaultInjector(Machine& m, const SymbolTable* symbols);
+  FaultInjector(const FaultInjector&) = delete;
+  FaultInjector& operator=(const FaultInjector&) = delete;
+  ~FaultInjector();  // removes every hook it installed
+
+  // Arms the fault (disarming a previous one): installs the trigger; when it
+  // fires, applies the model with the duration's semantics. Throws
+  // std::invalid_argument for faults that cannot be applied.
+  void arm(const pb::Fault& fault);
+  // Injects now, ignoring the trigger (scripted `inject` steps, GUI panel).
+  void inject_now(const pb::Fault& fault);
+  const InjectionRecord& record() const { return record_; }
+  // Removes all hooks and pending events (permanent faults stop being
+  // enforced; values already written stay).
+  void disarm();
+  bool armed() const { return armed_; }
+
+ private:
+  using EventId = VirtualClock::EventId;
+  void validate(const pb::Fault& f, bool check_trigger);
+  void install_trigger();
+  void trigger_met_deferred();
+  void fire();
+  void apply();
+  void end_window();
+  void enforce(uint32_t paddr, unsigned size);
+  void remove_trigger_hooks();
+  void sync_watches();
+  void set_pc_hook(bool on);
+  void set_watch_hook(bool on);
+  EventId schedule_tick(uint64_t tick, std::function<void()> fn);
+  void cancel(std::optional<EventId>& id);
+  uint64_t read_cell() const;
+  void write_cell(uint64_t v);
+  uint64_t read_target() const;
+  void write_target(uint64_t v);
+  void console_char(char ch);
+  static void pc_thunk(void* ctx, uint32_t lin);
+  static void watch_thunk(void* ctx, uint32_t paddr, unsigned size, bool write);
+
+  Machine& m_;
+  const SymbolTable* symbols_;
+  pb::Fault fault_;
+  bool armed_ = false;
+  InjectionRecord record_;
+
+  // Resolved fault.
+  std::optional<RegisterInfo> reg_;
+  unsigned width_ = 1;
+  uint64_t mask_ = 0;
+
+  // Trigger state.
+  uint64_t occurrence_ = 1;
+  uint64_t count_ = 0;
+  bool trigger_done_ = false;
+  std::optional<EventId> trigger_event_, deferred_event_, window_event_;
+  uint32_t pc_address_ = 0;
+  bool pc_bp_ = false;
+  uint64_t range_start_ = 0, range_end_ = 0;
+  bool on_read_ = true, on_write_ = true;
+  bool trigger_watch_ = false;
+  bool io_hooked_ = false;
+  std::function<void(uint16_t, unsigned, bool, uint32_t)> prev_io_observer_;
+  std::optional<Machine::ConsoleObserverId> console_id_;
+  std::regex pattern_;
+  std::string console_buf_;
+  size_t scan_from_ = 0;   // no further match starts before this
+  size_t line_start_ = 0;  // start of the current output line
+  bool may_span_lines_ = true;
+
+  // Installed Cpu hooks (previous values are chained and restored).
+  bool pc_hooked_ = false;
+  void (*prev_on_pc_)(void*, uint32_t) = nullptr;
+  void* prev_on_pc_ctx_ = nullptr;
+  bool watch_hooked_ = false;
+  void (*prev_on_watch_)(void*, uint32_t, unsigned, bool) = nullptr;
+  void* prev_on_watch_ctx_ = nullptr;
+  std::vector<Cpu::PhysWatch> my_watches_;  // entries this injector added
+
+  // Applied fault: physical bytes of the cell, forced bits and the original.
+  std::vector<uint32_t> cell_;
+  uint64_t forced_ = 0, original_ = 0;
+  bool enforcing_ = false;
+};
+
+}  // namespace faultline::faults
