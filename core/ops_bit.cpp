@@ -70,11 +70,19 @@ template <bool REVERSE, class T> FL_INLINE void bsf_bsr(Cpu& c, const Insn& i) {
   });
 }
 
-// CMOVcc: the source is read (and may fault) whatever the condition.
-template <class T> FL_INLINE void cmov(Cpu& c, const Insn& i) {
+// CMOVcc: the source is read (and may fault) whatever the condition. One
+// function per condition code (see cc_dispatch).
+template <unsigned CC, class T> [[gnu::flatten, gnu::noinline]] void cmov_cc(Cpu& c, const Insn& i) {
   with_src<T>(c, i, [](Cpu& c, const Insn& i, T s) {
-    if (c.cond(i.opcode & 0xF)) c.set_reg<T>(i.reg, s);
+    if (c.cond(CC)) c.set_reg<T>(i.reg, s);
   });
+}
+template <class T> FL_INLINE void cmov(Cpu& c, const Insn& i) {
+  cc_dispatch(i.opcode, [&](auto cc) { cmov_cc<decltype(cc)::value, T>(c, i); });
+}
+
+template <unsigned CC> [[gnu::flatten, gnu::noinline]] void setcc_cc(Cpu& c, const Insn& i) {
+  with_dst<uint8_t>(c, i, [](Cpu& c, const Insn&, auto put) { put(uint8_t(c.cond(CC))); });
 }
 
 template <class T> FL_INLINE void bound(Cpu& c, const Insn& i) {
@@ -123,7 +131,7 @@ void BSWAP_ERX(Cpu& c, const Insn& i) {
 }
 
 void SETCC_Eb(Cpu& c, const Insn& i) {
-  with_dst<uint8_t>(c, i, [](Cpu& c, const Insn& i, auto put) { put(uint8_t(c.cond(i.opcode & 0xF))); });
+  cc_dispatch(i.opcode, [&](auto cc) { setcc_cc<decltype(cc)::value>(c, i); });
 }
 
 void CMOV_GwEw(Cpu& c, const Insn& i) { cmov<uint16_t>(c, i); }

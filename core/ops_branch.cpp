@@ -66,24 +66,7 @@ template <unsigned CC, bool OP32, int DISP> [[gnu::flatten, gnu::noinline]] void
 }
 
 template <bool OP32, int DISP> FL_INLINE void jcc_dispatch(Cpu& c, const Insn& i) {
-  switch (i.opcode & 0xF) {
-    case 0x0: return jcc<0x0, OP32, DISP>(c, i);
-    case 0x1: return jcc<0x1, OP32, DISP>(c, i);
-    case 0x2: return jcc<0x2, OP32, DISP>(c, i);
-    case 0x3: return jcc<0x3, OP32, DISP>(c, i);
-    case 0x4: return jcc<0x4, OP32, DISP>(c, i);
-    case 0x5: return jcc<0x5, OP32, DISP>(c, i);
-    case 0x6: return jcc<0x6, OP32, DISP>(c, i);
-    case 0x7: return jcc<0x7, OP32, DISP>(c, i);
-    case 0x8: return jcc<0x8, OP32, DISP>(c, i);
-    case 0x9: return jcc<0x9, OP32, DISP>(c, i);
-    case 0xA: return jcc<0xA, OP32, DISP>(c, i);
-    case 0xB: return jcc<0xB, OP32, DISP>(c, i);
-    case 0xC: return jcc<0xC, OP32, DISP>(c, i);
-    case 0xD: return jcc<0xD, OP32, DISP>(c, i);
-    case 0xE: return jcc<0xE, OP32, DISP>(c, i);
-    default: return jcc<0xF, OP32, DISP>(c, i);
-  }
+  cc_dispatch(i.opcode, [&](auto cc) { jcc<decltype(cc)::value, OP32, DISP>(c, i); });
 }
 
 }  // namespace

@@ -41,14 +41,9 @@ template <class T> FL_INLINE uint32_t sub_flags(T d, T s, T r, bool cf) {
          ((d ^ s ^ r) & FLAG_AF);
 }
 
-// The architectural EFLAGS, without a call when the flags are not lazy.
-FL_INLINE uint32_t flags_now(const Cpu& c) {
-  return c.s.lf_op == LazyOp::None ? c.s.eflags_bits : c.eflags();
-}
-
 // Replaces CF and OF, keeping SF ZF AF PF (rotates).
 FL_INLINE void set_cf_of(Cpu& c, bool cf, bool of) {
-  uint32_t f = flags_now(c) & (FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF);
+  uint32_t f = c.eflags() & (FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF);
   c.set_arith_flags(f | flag_if(cf, FLAG_CF) | flag_if(of, FLAG_OF));
 }
 
@@ -100,6 +95,31 @@ template <class T, class F> FL_INLINE void with_dst(Cpu& c, const Insn& i, F f) 
     f(c, i, [&c, rm](T r) { c.set_reg<T>(rm, r); });
   } else {
     dst_mem<T>(c, i, f);
+  }
+}
+
+// Calls f(std::integral_constant<unsigned, CC>{}) for the condition code
+// cc (0-15), so that the condition is a compile-time constant in f and
+// Cpu::cond folds to the tests it needs.
+template <class F> FL_INLINE void cc_dispatch(unsigned cc, F f) {
+  using std::integral_constant;
+  switch (cc & 0xF) {
+    case 0x0: return f(integral_constant<unsigned, 0x0>{});
+    case 0x1: return f(integral_constant<unsigned, 0x1>{});
+    case 0x2: return f(integral_constant<unsigned, 0x2>{});
+    case 0x3: return f(integral_constant<unsigned, 0x3>{});
+    case 0x4: return f(integral_constant<unsigned, 0x4>{});
+    case 0x5: return f(integral_constant<unsigned, 0x5>{});
+    case 0x6: return f(integral_constant<unsigned, 0x6>{});
+    case 0x7: return f(integral_constant<unsigned, 0x7>{});
+    case 0x8: return f(integral_constant<unsigned, 0x8>{});
+    case 0x9: return f(integral_constant<unsigned, 0x9>{});
+    case 0xA: return f(integral_constant<unsigned, 0xA>{});
+    case 0xB: return f(integral_constant<unsigned, 0xB>{});
+    case 0xC: return f(integral_constant<unsigned, 0xC>{});
+    case 0xD: return f(integral_constant<unsigned, 0xD>{});
+    case 0xE: return f(integral_constant<unsigned, 0xE>{});
+    default: return f(integral_constant<unsigned, 0xF>{});
   }
 }
 

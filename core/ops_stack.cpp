@@ -63,10 +63,13 @@ template <class T> FL_INLINE void popa(Cpu& c) {
 }
 
 // ENTER imm16, imm8: push (E)BP, copy level-1 frame pointers from the old
-// frame, push the new frame pointer, (E)BP = frame, (E)SP -= size. Every read
-// and write (and a write at the final stack pointer) is checked before
-// anything is committed.
-template <class T> FL_INLINE void enter(Cpu& c, const Insn& i) {
+// frame, push the new frame pointer, (E)BP = frame, (E)SP -= size.
+// Nothing is committed before every access has succeeded: the pushes are
+// write-checked in the hardware's order (so the first fault is the one the
+// hardware reports) and buffered; the frame-pointer reads see the buffered
+// pushes that precede them, as they would with the hardware's interleaving
+// of reads and writes. Finally a write at the final stack pointer is checked.
+template <class T> FL_NOINLINE void enter(Cpu& c, const Insn& i) {
   constexpr uint32_t kSz = sizeof(T);
   const uint32_t mask = stack_mask(c);
   const uint32_t alloc = i.imm & 0xFFFF;
@@ -75,28 +78,42 @@ template <class T> FL_INLINE void enter(Cpu& c, const Insn& i) {
   T vals[33];
   uint32_t addrs[33];
   unsigned n = 0;
-  sp = (sp - kSz) & mask;
-  addrs[n] = sp;
-  vals[n++] = c.reg<T>(EBP);
+  auto push_checked = [&](T v) {
+    sp = (sp - kSz) & mask;
+    if (!c.check_write(SS, sp, kSz)) return false;
+    addrs[n] = sp;
+    vals[n++] = v;
+    return true;
+  };
+  // A read of [bp] as it would be after the buffered pushes.
+  auto read_through = [&](uint32_t bp, T& out) {
+    T v = c.read<T>(SS, bp);
+    if (c.faulted()) return false;
+    for (unsigned k = 0; k < n; ++k) {
+      for (uint32_t b = 0; b < kSz; ++b) {
+        uint32_t rel = (((bp + b) & mask) - addrs[k]) & mask;
+        if (rel < kSz) {
+          const T byte = static_cast<T>((vals[k] >> (8 * rel)) & 0xFF);
+          v = static_cast<T>((v & ~(T(0xFF) << (8 * b))) | (byte << (8 * b)));
+        }
+      }
+    }
+    out = v;
+    return true;
+  };
+  if (!push_checked(c.reg<T>(EBP))) return;
   const uint32_t frame = sp;
   if (level > 0) {
     uint32_t bp = c.reg<uint32_t>(EBP) & mask;
     for (unsigned k = 1; k < level; ++k) {
       bp = (bp - kSz) & mask;
-      T v = c.read<T>(SS, bp);
-      if (c.faulted()) return;
-      sp = (sp - kSz) & mask;
-      addrs[n] = sp;
-      vals[n++] = v;
+      T v;
+      if (!read_through(bp, v)) return;
+      if (!push_checked(v)) return;
     }
-    sp = (sp - kSz) & mask;
-    addrs[n] = sp;
-    vals[n++] = static_cast<T>(frame);
+    if (!push_checked(static_cast<T>(frame))) return;
   }
   const uint32_t final_sp = (sp - alloc) & mask;
-  for (unsigned k = 0; k < n; ++k) {
-    if (!c.check_write(SS, addrs[k], kSz)) return;
-  }
   if (!c.check_write(SS, final_sp, kSz)) return;
   for (unsigned k = 0; k < n; ++k) {
     c.write<T>(SS, addrs[k], vals[k]);

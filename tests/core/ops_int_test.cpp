@@ -450,6 +450,34 @@ TEST_F(OpsInt, EnterWithNestingLevelCopiesFramePointers) {
   EXPECT_EQ(cpu_.s.gpr[ESP], 0x7FFF0u - 8);
 }
 
+TEST_F(OpsInt, EnterFramePointerReadsSeeEarlierPushes) {
+  // EBP just above ESP: the third frame-pointer copy reads the slot that
+  // ENTER itself pushed EBP into, as the hardware's read/push order implies.
+  cpu_.s.gpr[EBP] = 0x80008;
+  poke32(0x80004, 0xA);
+  poke32(0x80000, 0xB);
+  poke32(0x7FFFC, 0xDEAD);  // stale value below ESP
+  code({0xC8, 0x00, 0x00, 0x04});  // enter 0, 4
+  ASSERT_EQ(step(1), StopReason::Budget);
+  EXPECT_EQ(peek32(0x7FFFC), 0x80008u);
+  EXPECT_EQ(peek32(0x7FFF8), 0xAu);
+  EXPECT_EQ(peek32(0x7FFF4), 0xBu);
+  EXPECT_EQ(peek32(0x7FFF0), 0x80008u);  // not 0xDEAD
+  EXPECT_EQ(peek32(0x7FFEC), 0x7FFFCu);
+  EXPECT_EQ(cpu_.s.gpr[ESP], 0x7FFECu);
+}
+
+TEST_F(OpsInt, EnterReportsThePushFaultBeforeFramePointerReads) {
+  identity_paging();
+  set_pte(0x7F000, 0);          // the first push faults...
+  cpu_.s.gpr[EBP] = 0x500000;   // ...before [EBP-4] (unmapped too) is read
+  set_pte(0x4FF000, 0);
+  code({0xC8, 0x00, 0x00, 0x03});  // enter 0, 3
+  ASSERT_EQ(fault_step(), StopReason::Exception);
+  EXPECT_EQ(cpu_.exc.vector, VEC_PF);
+  EXPECT_EQ(cpu_.s.cr2, 0x7FFFCu);
+}
+
 TEST_F(OpsInt, EnterFaultCommitsNothing) {
   identity_paging();
   set_pte(0x7E000, 0);  // the page holding the final stack pointer
