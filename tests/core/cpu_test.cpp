@@ -134,6 +134,15 @@ TEST_F(CpuCore, LockPrefixOnRegisterDestinationIsUndefined) {
   EXPECT_EQ(cpu_.exc.vector, VEC_UD);
 }
 
+TEST_F(CpuCore, BoundWithRegisterOperandIsUndefined) {
+  // The differential tester cannot check this form natively (62 /r with
+  // mod=3 is an EVEX prefix on AVX-512 hosts), so it is pinned here.
+  cpu_.stop_on_exception = true;
+  code({0x62, 0xC1});  // bound eax, ecx
+  ASSERT_EQ(step(1), StopReason::Exception);
+  EXPECT_EQ(cpu_.exc.vector, VEC_UD);
+}
+
 TEST_F(CpuCore, RetiredCountsInstructionsAndBudgetStops) {
   for (int i = 0; i < 100; ++i) ram_[kCode + i] = 0x90;
   ASSERT_EQ(step(42), StopReason::Budget);
