@@ -52,6 +52,11 @@ class VirtualClock {
   }
   uint64_t next_due() const { return events_.empty() ? UINT64_MAX : events_.begin()->first.tick; }
   size_t pending() const { return events_.size(); }
+  // Drops every pending event (checkpoint restore: the devices re-arm their
+  // timers from their restored state in after_load()). Ids keep counting,
+  // so an id held from before clear() never names a new event and
+  // cancelling it stays harmless.
+  void clear() { events_.clear(); }
 
  private:
   struct Key {

@@ -56,9 +56,10 @@ Machine::Machine(const MachineConfig& config)
 }
 
 Machine::Checkpoint Machine::checkpoint() {
-  if (clock_.pending() != 0)
-    throw std::logic_error("checkpoint with pending device events is not supported yet");
+  if (clock_.pending() != 0 && !save_devices_)
+    throw std::logic_error("checkpoint with pending device events needs device-state hooks");
   Checkpoint cp;
+  if (save_devices_) cp.devices = save_devices_();
   cp.cpu = cpu_->s;
   cp.ticks = cpu_->ticks();
   cp.halted_ticks = cpu_->halted_ticks();
@@ -74,6 +75,12 @@ void Machine::restore(const Checkpoint& cp) {
   memory_.restore_snapshot(*cp.memory);
   cpu_->load_state(cp.cpu, cp.ticks, cp.halted_ticks);
   console_ = cp.console;
+  if (load_devices_) {
+    // Devices re-arm their events relative to the restored virtual time.
+    clock_.clear();
+    load_devices_(cp.devices);
+    update_next_event();
+  }
 }
 
 Machine::ConsoleObserverId Machine::add_console_observer(std::function<void(char)> observer) {

@@ -67,12 +67,25 @@ class Machine {
     uint64_t halted_ticks = 0;
     std::shared_ptr<MemorySnapshot> memory;
     std::string console;
+    std::string devices;  // save_devices() output; empty without hooks
   };
-  // Devices with state are not part of checkpoints yet (there are none with
-  // timers or state besides the debug ports); taking one with pending clock
-  // events is refused.
+  // Without device-state hooks, devices are not part of checkpoints and
+  // taking one with pending clock events is refused (std::logic_error).
+  // With hooks (set by whoever owns the devices, e.g. PcPlatform), the
+  // checkpoint stores save_devices() and pending events are allowed: they
+  // belong to devices, which re-arm them from their state. restore() then
+  // restores RAM and CPU (virtual time included), clears the clock, and
+  // calls load_devices(), whose after_load() calls schedule the timers
+  // again. Events scheduled by anyone else (fault injectors) are dropped by
+  // restore() and must be re-armed by their owner.
   Checkpoint checkpoint();
   void restore(const Checkpoint& cp);
+  void set_device_state_hooks(std::function<std::string()> save_devices,
+                              std::function<void(const std::string&)> load_devices) {
+    save_devices_ = std::move(save_devices);
+    load_devices_ = std::move(load_devices);
+  }
+  bool has_device_state_hooks() const { return static_cast<bool>(save_devices_); }
 
   // Debug console (port 0xE9) output goes here; default appends to
   // `console_output()` and, if set, to the sink.
@@ -102,6 +115,8 @@ class Machine {
   std::function<void(char)> console_sink_;
   std::vector<std::pair<ConsoleObserverId, std::function<void(char)>>> console_observers_;
   ConsoleObserverId next_console_observer_ = 1;
+  std::function<std::string()> save_devices_;
+  std::function<void(const std::string&)> load_devices_;
 };
 
 }  // namespace faultline

@@ -1,10 +1,17 @@
 // `faultline run`: boot a kernel and run it to completion.
+//
+// Two ways in: --kernel (a multiboot ELF on the bare machine: debug console
+// 0xE9 and exit port 0xF4 only) or --linux (a bzImage through the Linux
+// boot protocol on a PcPlatform, COM1 on stdout so console=ttyS0 shows).
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <unistd.h>
 
+#include "core/boot/linux_boot.h"
 #include "core/boot/multiboot.h"
 #include "core/machine.h"
+#include "devices/pc/pc_platform.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/exit_codes.h"
 
@@ -13,6 +20,10 @@ namespace faultline::cli {
 namespace {
 struct RunOptions {
   std::string kernel;
+  std::string linux_kernel;
+  std::string initrd;
+  std::string append;
+  std::vector<std::string> disks;
   uint64_t memory_mib = 32;
   std::string memory_file;
   uint64_t max_instructions = 0;  // 0: unlimited
@@ -25,16 +36,33 @@ int do_run(const RunOptions& o) {
   MachineConfig cfg;
   cfg.memory_mib = o.memory_mib;
   cfg.memory_file = o.memory_file;
+  if (o.kernel.empty() == o.linux_kernel.empty()) {
+    std::fprintf(stderr, "faultline: run: give exactly one of --kernel (multiboot ELF) and --linux (bzImage)\n");
+    return exit_code::kUsage;
+  }
   Machine m(cfg);
   m.set_console_sink([](char ch) { std::fputc(ch, stdout); });
-  MultibootOptions mb;
-  mb.kernel_path = o.kernel;
-  mb.cmdline = o.cmdline;
-  for (const std::string& spec : o.modules) {
-    auto comma = spec.find(',');
-    mb.modules.push_back({spec.substr(0, comma), comma == std::string::npos ? "" : spec.substr(comma + 1)});
+  std::unique_ptr<PcPlatform> pc;
+  if (!o.linux_kernel.empty()) {
+    PcConfig pcc;
+    pcc.com[0].backend = SerialBackend::Stdout;
+    if (o.disks.size() > 4) {
+      std::fprintf(stderr, "faultline: run: at most 4 --disk images (IDE primary/secondary, master/slave)\n");
+      return exit_code::kUsage;
+    }
+    for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
+    pc = std::make_unique<PcPlatform>(m, pcc);
+    linux_load(m, LinuxBootOptions{o.linux_kernel, o.initrd, o.append});
+  } else {
+    MultibootOptions mb;
+    mb.kernel_path = o.kernel;
+    mb.cmdline = o.cmdline;
+    for (const std::string& spec : o.modules) {
+      auto comma = spec.find(',');
+      mb.modules.push_back({spec.substr(0, comma), comma == std::string::npos ? "" : spec.substr(comma + 1)});
+    }
+    multiboot_load(m, mb);
   }
-  multiboot_load(m, mb);
   auto t0 = std::chrono::steady_clock::now();
   uint64_t budget = o.max_instructions ? o.max_instructions : UINT64_MAX;
   RunResult r = m.run(budget);
@@ -62,6 +90,12 @@ int do_run(const RunOptions& o) {
                    c.s.eip);
       return exit_code::kHalted;
     case RunOutcome::Stopped:
+      if (pc && pc->reset_requested()) {
+        // Like QEMU with -no-reboot: a guest reboot ends the run cleanly.
+        std::fprintf(stderr, "faultline: guest requested a system reset at EIP=%08X after %llu instructions\n",
+                     c.s.eip, (unsigned long long)r.retired);
+        return 0;
+      }
       std::fprintf(stderr, "faultline: run stopped\n");
       return exit_code::kInternal;
   }
@@ -72,12 +106,21 @@ int do_run(const RunOptions& o) {
 Action add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* sub = app.add_subcommand("run", "Boot a kernel and run it");
-  sub->add_option("--kernel", o->kernel, "Multiboot ELF kernel")->required()->check(CLI::ExistingFile);
+  CLI::Option* kernel = sub->add_option("--kernel", o->kernel, "Multiboot ELF kernel")->check(CLI::ExistingFile);
+  CLI::Option* linux_opt =
+      sub->add_option("--linux", o->linux_kernel, "Linux bzImage (boot protocol 2.06+; PC devices, COM1 on stdout)")
+          ->excludes(kernel);
+  sub->add_option("--initrd", o->initrd, "Initial ramdisk for --linux")->needs(linux_opt);
+  sub->add_option("--append", o->append, "Kernel command line for --linux")->needs(linux_opt);
+  sub->add_option("--disk", o->disks,
+                  "Raw disk image for --linux (repeatable: IDE primary master, primary slave, secondary master, "
+                  "secondary slave); guest writes stay in memory")
+      ->needs(linux_opt);
   sub->add_option("--memory", o->memory_mib, "Guest RAM in MiB")->check(CLI::Range(1, 3072));
   sub->add_option("--memory-file", o->memory_file, "Keep guest RAM in this file instead of a memfd");
   sub->add_option("--max-instructions", o->max_instructions, "Stop after N instructions (0: no limit)");
-  sub->add_option("--cmdline", o->cmdline, "Kernel command line");
-  sub->add_option("--module", o->modules, "Multiboot module FILE[,CMDLINE] (repeatable)");
+  sub->add_option("--cmdline", o->cmdline, "Multiboot kernel command line")->excludes(linux_opt);
+  sub->add_option("--module", o->modules, "Multiboot module FILE[,CMDLINE] (repeatable)")->excludes(linux_opt);
   sub->add_flag("--stats", o->stats, "Print retired instructions, wall time and MIPS");
   return [o] { return do_run(*o); };
 }
