@@ -355,7 +355,7 @@ bool Cpu::translate_debug(uint32_t lin, uint32_t& paddr) const {
 // ---- physical memory ----------------------------------------------------------
 
 uint64_t Cpu::phys_read(uint32_t paddr, unsigned size) {
-  if (paddr + size <= ram_size_ && !bus_.mmio_claimed(paddr)) {
+  if (uint64_t(paddr) + size <= ram_size_ && !bus_.mmio_claimed(paddr)) {
     uint64_t v = 0;
     std::memcpy(&v, ram_ + paddr, size);
     return v;

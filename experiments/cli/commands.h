@@ -12,5 +12,9 @@ using Action = std::function<int()>;
 Action add_run_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_cpu_check_command(CLI::App& app);
+Action add_campaign_command(CLI::App& app);
+Action add_export_command(CLI::App& app);
+Action add_report_command(CLI::App& app);
+Action add_replay_command(CLI::App& app);
 
 }  // namespace faultline::cli

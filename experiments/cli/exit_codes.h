@@ -13,4 +13,9 @@ constexpr int kInstructionLimit = 67;  // --max-instructions reached
 constexpr int kHalted = 68;            // HLT with interrupts off: guest is stuck
 constexpr int kInternal = 70;          // simulator error
 constexpr int kMismatch = 71;          // cpu-check found mismatches
+constexpr int kBadDatabase = 72;       // result database missing, unreadable or not a campaign's
+constexpr int kUnknownExperiment = 73; // replay: no experiment with that id in the database
+constexpr int kNotReproduced = 74;     // replay: outcome or output digest differ from the stored row
+constexpr int kGoldenMismatch = 75;    // resume/replay: the golden run no longer reproduces
+constexpr int kDatabaseExists = 76;    // campaign run: the database already exists
 }  // namespace faultline::exit_code

@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   remember(faultline::cli::add_run_command(app));
   remember(faultline::cli::add_bench_command(app));
   remember(faultline::cli::add_cpu_check_command(app));
+  remember(faultline::cli::add_campaign_command(app));
+  remember(faultline::cli::add_export_command(app));
+  remember(faultline::cli::add_report_command(app));
+  remember(faultline::cli::add_replay_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -134,6 +134,14 @@ TEST_F(CpuCore, LockPrefixOnRegisterDestinationIsUndefined) {
   EXPECT_EQ(cpu_.exc.vector, VEC_UD);
 }
 
+TEST_F(CpuCore, ReadsAtTheTopOfThe4GiBSpaceFloatHigh) {
+  // Unbacked physical memory reads as all-ones; the bounds check must not
+  // wrap at 4 GiB (it once did and crashed the simulator).
+  code({0xA1, 0xFC, 0xFF, 0xFF, 0xFF});  // mov eax, [0xFFFFFFFC]
+  ASSERT_EQ(step(1), StopReason::Budget);
+  EXPECT_EQ(cpu_.s.gpr[EAX], 0xFFFFFFFFu);
+}
+
 TEST_F(CpuCore, BoundWithRegisterOperandIsUndefined) {
   // The differential tester cannot check this form natively (62 /r with
   // mod=3 is an EVEX prefix on AVX-512 hosts), so it is pinned here.
