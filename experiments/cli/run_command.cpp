@@ -12,6 +12,8 @@
 #include "core/boot/multiboot.h"
 #include "core/machine.h"
 #include "devices/pc/pc_platform.h"
+#include "devices/vga/image.h"
+#include "devices/vga/vga.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/exit_codes.h"
 
@@ -30,6 +32,9 @@ struct RunOptions {
   std::string cmdline;
   std::vector<std::string> modules;
   bool stats = false;
+  bool pc = false;                 // multiboot run on the full PC platform
+  std::string screenshot;          // PNG of the screen at exit
+  bool screen_text = false;        // print the text-mode screen at exit
 };
 
 int do_run(const RunOptions& o) {
@@ -43,6 +48,16 @@ int do_run(const RunOptions& o) {
   Machine m(cfg);
   m.set_console_sink([](char ch) { std::fputc(ch, stdout); });
   std::unique_ptr<PcPlatform> pc;
+  const bool want_screen = !o.screenshot.empty() || o.screen_text;
+  if (want_screen && o.linux_kernel.empty() && !o.pc) {
+    std::fprintf(stderr, "faultline: run: --screenshot/--screen-text need a VGA: use --linux or --pc\n");
+    return exit_code::kUsage;
+  }
+  if (o.pc && o.linux_kernel.empty()) {
+    PcConfig pcc;
+    pcc.com[0].backend = SerialBackend::Stdout;
+    pc = std::make_unique<PcPlatform>(m, pcc);
+  }
   if (!o.linux_kernel.empty()) {
     PcConfig pcc;
     pcc.com[0].backend = SerialBackend::Stdout;
@@ -68,6 +83,14 @@ int do_run(const RunOptions& o) {
   RunResult r = m.run(budget);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fflush(stdout);
+  if (pc && pc->vga() && want_screen) {
+    if (o.screen_text) {
+      std::string text = pc->vga()->text_screen();
+      std::printf("%s", text.empty() ? "(screen is not in a text mode)\n" : text.c_str());
+      std::fflush(stdout);
+    }
+    if (!o.screenshot.empty()) write_png(pc->vga()->render(), o.screenshot);
+  }
   if (o.stats) {
     std::fprintf(stderr, "retired instructions: %llu\nwall time: %.3f s\nMIPS: %.1f\ndecoded: %llu\n",
                  (unsigned long long)r.retired, secs, secs > 0 ? r.retired / secs / 1e6 : 0.0,
@@ -122,6 +145,9 @@ Action add_run_command(CLI::App& app) {
   sub->add_option("--cmdline", o->cmdline, "Multiboot kernel command line")->excludes(linux_opt);
   sub->add_option("--module", o->modules, "Multiboot module FILE[,CMDLINE] (repeatable)")->excludes(linux_opt);
   sub->add_flag("--stats", o->stats, "Print retired instructions, wall time and MIPS");
+  sub->add_flag("--pc", o->pc, "Run a multiboot kernel on the full PC platform (devices, VGA)")->excludes(linux_opt);
+  sub->add_option("--screenshot", o->screenshot, "Write the screen as a PNG file when the run ends");
+  sub->add_flag("--screen-text", o->screen_text, "Print the text-mode screen when the run ends");
   return [o] { return do_run(*o); };
 }
 
