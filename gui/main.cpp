@@ -1,0 +1,103 @@
+// faultline-gui: the Qt front end.
+//
+//   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
+//                 [--linux BZIMAGE [--initrd FILE] [--append STR]]
+//                 [--paused] [--screenshot-after-ms N FILE.png]
+//
+// --kernel / --linux load a kernel at start and run it (unless --paused);
+// --screenshot-after-ms saves a grab of the window N ms after start and quits
+// (exit status 0 if the file was written).
+#include <QApplication>
+#include <QPixmap>
+#include <QTimer>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "gui/main_window.h"
+
+namespace {
+void usage() {
+  std::fprintf(stderr,
+               "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
+               "                     [--linux BZIMAGE [--initrd FILE] [--append STR]]\n"
+               "                     [--paused] [--screenshot-after-ms N FILE.png]\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  QApplication::setApplicationName("faultline-gui");
+
+  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file;
+  int shot_ms = -1;
+  bool paused = false;
+  uint64_t memory_mib = 64;
+  const QStringList args = QApplication::arguments();
+  for (qsizetype i = 1; i < args.size(); ++i) {
+    const QString& a = args[i];
+    auto value = [&](QString& out) {
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    bool ok = true;
+    QString num;
+    if (a == "--kernel") ok = value(kernel);
+    else if (a == "--linux") ok = value(linux_kernel);
+    else if (a == "--initrd") ok = value(initrd);
+    else if (a == "--append") ok = value(append);
+    else if (a == "--cmdline") ok = value(cmdline);
+    else if (a == "--paused") paused = true;
+    else if (a == "--memory") {
+      ok = value(num);
+      if (ok) memory_mib = num.toULongLong(&ok);
+      ok = ok && memory_mib >= 1 && memory_mib <= 3072;
+    } else if (a == "--screenshot-after-ms") {
+      ok = value(num) && value(shot_file);
+      if (ok) shot_ms = num.toInt(&ok);
+      ok = ok && shot_ms >= 0;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "faultline-gui: bad argument '%s'\n", a.toLocal8Bit().constData());
+      usage();
+      return 64;
+    }
+  }
+  if (!kernel.isEmpty() && !linux_kernel.isEmpty()) {
+    std::fprintf(stderr, "faultline-gui: give at most one of --kernel and --linux\n");
+    return 64;
+  }
+
+  faultline::gui::MainWindow window(memory_mib);
+  window.resize(1280, 860);
+  window.show();
+  bool loaded = true;
+  if (!kernel.isEmpty()) loaded = window.open_multiboot(kernel, cmdline);
+  else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append);
+  if (!loaded) {
+    std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
+    if (shot_ms >= 0) return 65;
+  }
+  if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty()) && !paused) window.run();
+
+  int status = 0;
+  if (shot_ms >= 0) {
+    QTimer::singleShot(shot_ms, &window, [&] {
+      window.pause();
+      window.refresh();
+      if (!window.grab().save(shot_file)) {
+        std::fprintf(stderr, "faultline-gui: cannot write %s\n", shot_file.toLocal8Bit().constData());
+        status = 73;
+      }
+      QApplication::quit();
+    });
+  }
+  int rc = QApplication::exec();
+  return status ? status : rc;
+}

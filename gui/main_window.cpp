@@ -1,0 +1,387 @@
+#include "gui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <exception>
+
+#include "gui/fault_panel.h"
+#include "gui/vga_view.h"
+
+namespace faultline::gui {
+
+namespace {
+constexpr uint64_t kMinSlice = 100'000, kMaxSlice = 20'000'000;
+constexpr qint64 kSliceTargetMs = 20;
+
+QPlainTextEdit* make_text_view(QWidget* parent) {
+  auto* t = new QPlainTextEdit(parent);
+  t->setReadOnly(true);
+  t->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  t->setLineWrapMode(QPlainTextEdit::NoWrap);
+  return t;
+}
+
+QString hex32(uint32_t v) { return QString("%1").arg(v, 8, 16, QChar('0')).toUpper(); }
+QString hex16(uint32_t v) { return QString("%1").arg(v, 4, 16, QChar('0')).toUpper(); }
+}  // namespace
+
+MainWindow::MainWindow(uint64_t memory_mib, QWidget* parent)
+    : QMainWindow(parent), session_(SessionConfig{memory_mib}) {
+  setWindowTitle("faultline");
+  vga_ = new VgaView(this);
+  vga_->set_key_handler([this](i8042::KeyCode key, bool pressed) { send_key(key, pressed); });
+  setCentralWidget(vga_);
+
+  build_menus();
+  build_docks();
+
+  state_label_ = new QLabel(this);
+  retired_label_ = new QLabel(this);
+  mips_label_ = new QLabel(this);
+  statusBar()->addWidget(state_label_, 1);
+  statusBar()->addPermanentWidget(retired_label_);
+  statusBar()->addPermanentWidget(mips_label_);
+
+  run_timer_ = new QTimer(this);
+  run_timer_->setInterval(0);
+  connect(run_timer_, &QTimer::timeout, this, [this] { run_tick(); });
+  frame_timer_ = new QTimer(this);
+  frame_timer_->setInterval(33);
+  connect(frame_timer_, &QTimer::timeout, this, [this] { refresh(); });
+
+  update_actions();
+  refresh();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::build_menus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* open_mb = file->addAction(tr("Open &multiboot kernel…"));
+  connect(open_mb, &QAction::triggered, this, [this] {
+    QString path = QFileDialog::getOpenFileName(this, tr("Open multiboot kernel"), {}, tr("ELF kernels (*.elf);;All files (*)"));
+    if (!path.isEmpty()) open_multiboot(path);
+  });
+  QAction* open_linux_act = file->addAction(tr("Open &Linux bzImage…"));
+  connect(open_linux_act, &QAction::triggered, this, [this] {
+    QString kernel = QFileDialog::getOpenFileName(this, tr("Open Linux bzImage"));
+    if (kernel.isEmpty()) return;
+    QString initrd = QFileDialog::getOpenFileName(this, tr("Optional initrd (cancel for none)"));
+    bool ok = false;
+    QString cmdline = QInputDialog::getText(this, tr("Kernel command line"), tr("Command line:"), QLineEdit::Normal,
+                                            "console=ttyS0", &ok);
+    open_linux(kernel, initrd, ok ? cmdline : QString("console=ttyS0"));
+  });
+  file->addSeparator();
+  QAction* quit = file->addAction(tr("&Quit"));
+  quit->setShortcut(QKeySequence::Quit);
+  connect(quit, &QAction::triggered, qApp, &QApplication::quit);
+
+  QToolBar* tb = addToolBar(tr("Run control"));
+  tb->setObjectName("run-control");
+  run_act_ = tb->addAction(tr("Run"), this, &MainWindow::run);
+  pause_act_ = tb->addAction(tr("Pause"), this, &MainWindow::pause);
+  step_act_ = tb->addAction(tr("Step"), this, &MainWindow::step);
+  reset_act_ = tb->addAction(tr("Reset"), this, &MainWindow::reset);
+  run_act_->setShortcut(Qt::Key_F5);
+  step_act_->setShortcut(Qt::Key_F10);
+  QMenu* machine = menuBar()->addMenu(tr("&Machine"));
+  machine->addAction(run_act_);
+  machine->addAction(pause_act_);
+  machine->addAction(step_act_);
+  machine->addAction(reset_act_);
+}
+
+void MainWindow::build_docks() {
+  // Registers.
+  registers_ = make_text_view(this);
+  auto* reg_dock = new QDockWidget(tr("Registers"), this);
+  reg_dock->setObjectName("registers");
+  reg_dock->setWidget(registers_);
+  addDockWidget(Qt::RightDockWidgetArea, reg_dock);
+
+  // Memory.
+  auto* mem = new QWidget(this);
+  mem_address_ = new QLineEdit("0x100000", mem);
+  auto* show = new QPushButton(tr("Show"), mem);
+  memory_ = make_text_view(mem);
+  auto* row = new QHBoxLayout;
+  row->addWidget(new QLabel(tr("Physical address:"), mem));
+  row->addWidget(mem_address_, 1);
+  row->addWidget(show);
+  auto* mem_layout = new QVBoxLayout(mem);
+  mem_layout->setContentsMargins(2, 2, 2, 2);
+  mem_layout->addLayout(row);
+  mem_layout->addWidget(memory_, 1);
+  connect(show, &QPushButton::clicked, this, [this] { refresh_memory(); });
+  connect(mem_address_, &QLineEdit::returnPressed, this, [this] { refresh_memory(); });
+  auto* mem_dock = new QDockWidget(tr("Memory"), this);
+  mem_dock->setObjectName("memory");
+  mem_dock->setWidget(mem);
+  addDockWidget(Qt::BottomDockWidgetArea, mem_dock);
+
+  // Fault panel.
+  faults_ = new FaultPanel(session_, this);
+  connect(faults_, &FaultPanel::injected, this, [this] {
+    refresh_registers();
+    refresh_memory();
+  });
+  auto* fault_dock = new QDockWidget(tr("Fault injection"), this);
+  fault_dock->setObjectName("faults");
+  fault_dock->setWidget(faults_);
+  addDockWidget(Qt::RightDockWidgetArea, fault_dock);
+
+  // Consoles.
+  auto* tabs = console_tabs_ = new QTabWidget(this);
+  serial_ = make_text_view(tabs);
+  console_ = make_text_view(tabs);
+  tabs->addTab(serial_, tr("COM1"));
+  tabs->addTab(console_, tr("Debug console (0xE9)"));
+  auto* con_dock = new QDockWidget(tr("Console"), this);
+  con_dock->setObjectName("console");
+  con_dock->setWidget(tabs);
+  addDockWidget(Qt::BottomDockWidgetArea, con_dock);
+  splitDockWidget(con_dock, mem_dock, Qt::Horizontal);
+  resizeDocks({reg_dock}, {380}, Qt::Horizontal);
+  resizeDocks({con_dock, mem_dock}, {600, 600}, Qt::Horizontal);
+  resizeDocks({con_dock}, {230}, Qt::Vertical);
+  resizeDocks({reg_dock, fault_dock}, {360, 260}, Qt::Vertical);
+}
+
+bool MainWindow::open_multiboot(const QString& path, const QString& cmdline) {
+  pause();
+  try {
+    session_.load_multiboot(path.toStdString(), cmdline.toStdString());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot load multiboot kernel"), QString::fromUtf8(e.what()));
+    after_load();
+    return false;
+  }
+  after_load();
+  return true;
+}
+
+bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const QString& cmdline) {
+  pause();
+  try {
+    session_.load_linux(kernel.toStdString(), initrd.toStdString(), cmdline.toStdString());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot load Linux kernel"), QString::fromUtf8(e.what()));
+    after_load();
+    return false;
+  }
+  after_load();
+  return true;
+}
+
+void MainWindow::after_load() {
+  shown_console_ = shown_serial_ = 0;
+  serial_->clear();
+  console_->clear();
+  slice_ = 2'000'000;
+  mips_ = 0;
+  if (session_.loaded()) {
+    setWindowTitle(QString("faultline — %1").arg(QFileInfo(QString::fromStdString(session_.kernel_path())).fileName()));
+    // Linux guests print to COM1, multiboot kernels to the debug console.
+    console_tabs_->setCurrentWidget(session_.kind() == GuestKind::Linux ? serial_ : console_);
+  }
+  update_actions();
+  refresh();
+}
+
+void MainWindow::show_error(const QString& what, const QString& detail) {
+  statusBar()->showMessage(what + ": " + detail, 10000);
+  if (QApplication::platformName() != "offscreen") QMessageBox::warning(this, what, detail);
+}
+
+void MainWindow::run() {
+  if (!session_.loaded() || session_.finished() || running_) return;
+  running_ = true;
+  mips_clock_.start();
+  mips_retired_ = session_.retired();
+  run_timer_->start();
+  frame_timer_->start();
+  update_actions();
+  refresh();
+}
+
+void MainWindow::pause() {
+  if (!running_) return;
+  running_ = false;
+  run_timer_->stop();
+  frame_timer_->stop();
+  update_actions();
+  refresh();
+}
+
+void MainWindow::step() {
+  if (running_ || !session_.loaded() || session_.finished()) return;
+  session_.run_slice(1);
+  update_actions();
+  refresh();
+}
+
+void MainWindow::reset() {
+  if (!session_.loaded()) return;
+  const bool was_running = running_;
+  pause();
+  try {
+    session_.reset();
+  } catch (const std::exception& e) {
+    show_error(tr("Reset failed"), QString::fromUtf8(e.what()));
+  }
+  after_load();
+  if (was_running) run();
+}
+
+void MainWindow::run_tick() {
+  if (!running_) return;
+  QElapsedTimer t;
+  t.start();
+  session_.run_slice(slice_);
+  const qint64 ms = t.elapsed();
+  // Aim at ~20 ms per slice so the event loop stays responsive.
+  if (ms < kSliceTargetMs / 2) slice_ = std::min(kMaxSlice, slice_ * 2);
+  else if (ms > kSliceTargetMs * 2) slice_ = std::max(kMinSlice, slice_ / 2);
+  if (session_.finished()) pause();
+}
+
+void MainWindow::send_key(i8042::KeyCode key, bool pressed) {
+  PcPlatform* pc = session_.platform();
+  if (!pc) return;
+  if (pressed) pc->i8042().press(key);
+  else pc->i8042().release(key);
+}
+
+void MainWindow::update_actions() {
+  const bool can_run = session_.loaded() && !session_.finished();
+  run_act_->setEnabled(can_run && !running_);
+  pause_act_->setEnabled(running_);
+  step_act_->setEnabled(can_run && !running_);
+  reset_act_->setEnabled(session_.loaded());
+}
+
+void MainWindow::refresh() {
+  if (PcPlatform* pc = session_.platform(); pc && pc->vga()) vga_->set_frame(pc->vga()->render());
+  else vga_->set_frame(QImage());
+  refresh_consoles();
+
+  QString state;
+  if (!session_.loaded()) state = tr("No kernel");
+  else if (session_.finished()) state = tr("Finished: %1").arg(QString::fromStdString(session_.finish_reason()));
+  else if (running_) state = tr("Running");
+  else state = tr("Paused");
+  state_label_->setText(state);
+  retired_label_->setText(tr("%L1 instructions").arg(session_.retired()));
+  if (running_ && mips_clock_.isValid()) {
+    const qint64 ms = mips_clock_.elapsed();
+    if (ms >= 500) {
+      const uint64_t now = session_.retired();
+      mips_ = static_cast<double>(now - mips_retired_) / (static_cast<double>(ms) * 1000.0);
+      mips_retired_ = now;
+      mips_clock_.restart();
+    }
+  }
+  mips_label_->setText(tr("%1 MIPS").arg(mips_, 0, 'f', 1));
+  if (!running_) {
+    refresh_registers();
+    refresh_memory();
+  }
+}
+
+void MainWindow::refresh_consoles() {
+  auto append = [](QPlainTextEdit* view, const std::string& text, size_t& shown) {
+    if (text.size() < shown) {
+      view->clear();
+      shown = 0;
+    }
+    if (text.size() == shown) return;
+    QString add = QString::fromLatin1(text.data() + shown, static_cast<qsizetype>(text.size() - shown));
+    add.remove('\r');
+    shown = text.size();
+    view->moveCursor(QTextCursor::End);
+    view->insertPlainText(add);
+    view->verticalScrollBar()->setValue(view->verticalScrollBar()->maximum());
+  };
+  append(serial_, session_.serial_output(), shown_serial_);
+  append(console_, session_.console_output(), shown_console_);
+}
+
+void MainWindow::refresh_registers() {
+  Cpu* cpu = session_.cpu();
+  if (!cpu) {
+    registers_->setPlainText(tr("(no machine)"));
+    return;
+  }
+  const CpuState& s = cpu->s;
+  static const char* const kGpr[] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
+  QString t;
+  for (int i = 0; i < 8; ++i) t += QString("%1 %2\n").arg(kGpr[i], hex32(s.gpr[i]));
+  t += QString("EIP %1\nEFL %2\n\n").arg(hex32(s.eip), hex32(cpu->eflags()));
+  static const struct {
+    const char* name;
+    SegReg reg;
+  } kSegs[] = {{"CS", CS}, {"DS", DS}, {"ES", ES}, {"FS", FS}, {"GS", GS}, {"SS", SS}};
+  for (const auto& sg : kSegs) {
+    const SegmentCache& c = s.seg[sg.reg];
+    t += QString("%1  %2  base %3 limit %4\n").arg(sg.name, hex16(c.selector), hex32(c.base), hex32(c.limit));
+  }
+  t += QString("\nCR0 %1\nCR2 %2\nCR3 %3\nCR4 %4\nCPL %5%6")
+           .arg(hex32(s.cr0), hex32(s.cr2), hex32(s.cr3), hex32(s.cr4))
+           .arg(s.cpl)
+           .arg(s.halted ? "  (halted)" : "");
+  registers_->setPlainText(t);
+}
+
+void MainWindow::refresh_memory() {
+  Cpu* cpu = session_.cpu();
+  if (!cpu) {
+    memory_->setPlainText(tr("(no machine)"));
+    return;
+  }
+  uint64_t base = 0;
+  if (!parse_hex(mem_address_->text(), base)) {
+    memory_->setPlainText(tr("bad address (hexadecimal expected)"));
+    return;
+  }
+  base &= ~uint64_t{15};
+  uint8_t bytes[256];
+  bool ok[256];
+  if (cpu->read_phys(base, bytes, sizeof bytes)) {
+    std::fill(std::begin(ok), std::end(ok), true);
+  } else {
+    for (size_t i = 0; i < 256; ++i) ok[i] = cpu->read_phys(base + i, &bytes[i], 1);
+  }
+  QString t;
+  for (size_t line = 0; line < 16; ++line) {
+    t += QString("%1 ").arg(base + line * 16, 8, 16, QChar('0')).toUpper();
+    QString ascii;
+    for (size_t i = line * 16; i < line * 16 + 16; ++i) {
+      t += ok[i] ? QString(" %1").arg(bytes[i], 2, 16, QChar('0')).toUpper() : QString(" ??");
+      ascii += ok[i] && bytes[i] >= 0x20 && bytes[i] < 0x7F ? QChar(bytes[i]) : QChar('.');
+    }
+    t += "  " + ascii + "\n";
+  }
+  memory_->setPlainText(t);
+}
+
+}  // namespace faultline::gui

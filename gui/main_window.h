@@ -1,0 +1,91 @@
+// The main window: VGA view in the middle, run control toolbar, register,
+// memory, fault and console docks, and a status bar.
+//
+// Execution runs in slices on the GUI thread from a zero-interval timer
+// (the slice size adapts so one slice takes about 20 ms of wall time); a
+// second timer refreshes the screen, consoles and status at about 30 Hz.
+// Registers and memory are refreshed when the machine stops or steps.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <cstdint>
+
+#include "gui/session.h"
+
+class QAction;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QTabWidget;
+class QTimer;
+
+namespace faultline::gui {
+
+class FaultPanel;
+class VgaView;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(uint64_t memory_mib = 64, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  Session& session() { return session_; }
+  VgaView* vga_view() const { return vga_; }
+  FaultPanel* fault_panel() const { return faults_; }
+
+  // Load a kernel (errors shown in a message box and returned as false).
+  bool open_multiboot(const QString& path, const QString& cmdline = {});
+  bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
+
+ public Q_SLOTS:
+  void run();
+  void pause();
+  void step();
+  void reset();
+  // Repaints the screen, consoles, status, and (when not running) the
+  // register and memory views.
+  void refresh();
+
+ private:
+  void build_menus();
+  void build_docks();
+  void run_tick();
+  void update_actions();
+  void refresh_registers();
+  void refresh_memory();
+  void refresh_consoles();
+  void after_load();
+  void send_key(i8042::KeyCode key, bool pressed);
+  void show_error(const QString& what, const QString& detail);
+
+  Session session_;
+  bool running_ = false;
+  uint64_t slice_ = 2'000'000;
+  QTimer* run_timer_ = nullptr;
+  QTimer* frame_timer_ = nullptr;
+  QElapsedTimer mips_clock_;
+  uint64_t mips_retired_ = 0;
+  double mips_ = 0;
+  size_t shown_console_ = 0, shown_serial_ = 0;
+
+  VgaView* vga_ = nullptr;
+  FaultPanel* faults_ = nullptr;
+  QPlainTextEdit* registers_ = nullptr;
+  QLineEdit* mem_address_ = nullptr;
+  QPlainTextEdit* memory_ = nullptr;
+  QPlainTextEdit* serial_ = nullptr;
+  QPlainTextEdit* console_ = nullptr;
+  QTabWidget* console_tabs_ = nullptr;
+  QLabel* state_label_ = nullptr;
+  QLabel* retired_label_ = nullptr;
+  QLabel* mips_label_ = nullptr;
+  QAction* run_act_ = nullptr;
+  QAction* pause_act_ = nullptr;
+  QAction* step_act_ = nullptr;
+  QAction* reset_act_ = nullptr;
+};
+
+}  // namespace faultline::gui

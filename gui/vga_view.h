@@ -1,0 +1,43 @@
+// The VGA screen: paints the latest rendered frame scaled into the widget
+// with a 4:3 display aspect (letterboxed) and turns key events into i8042
+// key presses and releases.
+#pragma once
+
+#include <QImage>
+#include <QWidget>
+#include <functional>
+
+#include "devices/i8042/scancodes.h"
+#include "devices/vga/image.h"
+
+namespace faultline::gui {
+
+// A deep copy of an RGB888 picture as a QImage.
+QImage to_qimage(const Image& image);
+
+class VgaView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit VgaView(QWidget* parent = nullptr);
+  void set_frame(const Image& image);
+  void set_frame(QImage image);
+  const QImage& frame() const { return frame_; }
+  // Called for every mapped key: (key, pressed).
+  void set_key_handler(std::function<void(i8042::KeyCode, bool)> handler) { key_handler_ = std::move(handler); }
+  // Where the frame is drawn for a widget of the given size.
+  static QRect display_rect(const QSize& widget);
+  QSize sizeHint() const override { return {720, 540}; }
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
+  void keyReleaseEvent(QKeyEvent* event) override;
+  bool focusNextPrevChild(bool) override { return false; }  // Tab goes to the guest
+
+ private:
+  QImage frame_;
+  std::function<void(i8042::KeyCode, bool)> key_handler_;
+};
+
+}  // namespace faultline::gui

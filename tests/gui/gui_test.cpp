@@ -1,0 +1,148 @@
+#include <QCoreApplication>
+#include <QImage>
+#include <QKeyEvent>
+#include <QPixmap>
+#include <QPushButton>
+#include <gtest/gtest.h>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gui/fault_panel.h"
+#include "gui/keymap.h"
+#include "gui/session.h"
+#include "gui/vga_view.h"
+
+namespace faultline::gui {
+namespace {
+
+const std::string kVgaText = std::string(FAULTLINE_GUEST_DIR) + "/vgatext.elf";
+
+void run_to_end(Session& s) {
+  for (int i = 0; i < 1000 && !s.finished(); ++i) s.run_slice(2'000'000);
+}
+
+TEST(GuiSession, RunsTheVgaTextKernelToItsScreen) {
+  Session s;
+  EXPECT_FALSE(s.loaded());
+  s.load_multiboot(kVgaText);
+  ASSERT_TRUE(s.loaded());
+  EXPECT_EQ(s.kind(), GuestKind::Multiboot);
+  run_to_end(s);
+  ASSERT_TRUE(s.finished());
+  EXPECT_EQ(s.finish_reason(), "guest exited with status 0");
+  ASSERT_NE(s.platform()->vga(), nullptr);
+  EXPECT_NE(s.platform()->vga()->text_screen().find("faultline VGA text check"), std::string::npos);
+  EXPECT_NE(s.console_output().find("vgatext: wrote the message"), std::string::npos);
+  EXPECT_GT(s.retired(), 0u);
+}
+
+TEST(GuiSession, ResetReloadsTheKernel) {
+  Session s;
+  s.load_multiboot(kVgaText);
+  run_to_end(s);
+  ASSERT_TRUE(s.finished());
+  s.reset();
+  EXPECT_FALSE(s.finished());
+  EXPECT_EQ(s.retired(), 0u);
+  EXPECT_TRUE(s.console_output().empty());
+  run_to_end(s);
+  EXPECT_TRUE(s.finished());
+}
+
+TEST(GuiSession, BadKernelThrowsAndLeavesNoMachine) {
+  Session s;
+  EXPECT_THROW(s.load_multiboot("/nonexistent/kernel.elf"), std::runtime_error);
+  EXPECT_FALSE(s.loaded());
+  EXPECT_EQ(s.cpu(), nullptr);
+}
+
+TEST(GuiVgaView, RendersTheScreenLetterboxed) {
+  Session s;
+  s.load_multiboot(kVgaText);
+  run_to_end(s);
+  VgaView view;
+  view.resize(800, 500);  // wider than 4:3: bars left and right
+  view.set_frame(s.platform()->vga()->render());
+  ASSERT_FALSE(view.frame().isNull());
+  EXPECT_EQ(view.frame().width(), 720);
+  EXPECT_EQ(view.frame().height(), 400);
+  QImage shot = view.grab().toImage();
+  ASSERT_FALSE(shot.isNull());
+  ASSERT_GT(shot.width(), 0);
+  int non_black = 0;
+  for (int y = 0; y < shot.height(); ++y)
+    for (int x = 0; x < shot.width(); ++x)
+      if ((shot.pixel(x, y) & 0xFFFFFF) != 0) ++non_black;
+  EXPECT_GT(non_black, 100);
+  const QRect r = VgaView::display_rect(QSize(800, 500));
+  EXPECT_EQ(r.height(), 500);
+  EXPECT_EQ(r.width(), 666);
+  EXPECT_EQ(r.left(), 67);
+  // The bars stay black.
+  EXPECT_EQ(shot.pixel(5, 250) & 0xFFFFFF, 0u);
+}
+
+TEST(GuiVgaView, KeyEventsBecomePressAndRelease) {
+  VgaView view;
+  std::vector<std::pair<i8042::KeyCode, bool>> seen;
+  view.set_key_handler([&](i8042::KeyCode k, bool pressed) { seen.emplace_back(k, pressed); });
+  QKeyEvent press(QEvent::KeyPress, Qt::Key_A, Qt::NoModifier, "a");
+  QKeyEvent repeat_release(QEvent::KeyRelease, Qt::Key_A, Qt::NoModifier, "a", /*autorep=*/true);
+  QKeyEvent release(QEvent::KeyRelease, Qt::Key_A, Qt::NoModifier, "a");
+  QKeyEvent unmapped(QEvent::KeyPress, Qt::Key_VolumeUp, Qt::NoModifier);
+  QCoreApplication::sendEvent(&view, &press);
+  QCoreApplication::sendEvent(&view, &repeat_release);  // auto-repeat: no break code
+  QCoreApplication::sendEvent(&view, &release);
+  QCoreApplication::sendEvent(&view, &unmapped);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(i8042::KeyCode::A, true));
+  EXPECT_EQ(seen[1], std::make_pair(i8042::KeyCode::A, false));
+}
+
+TEST(GuiFaultPanel, FlipsTheChosenRegisterBit) {
+  Session s;
+  s.load_multiboot(kVgaText);
+  s.run_slice(10);  // paused somewhere in the kernel
+  ASSERT_FALSE(s.finished());
+  const uint32_t before = s.cpu()->s.gpr[EBX];
+  FaultPanel panel(s);
+  panel.set_register_target("ebx");
+  panel.set_bit(5);
+  panel.inject_button()->click();
+  EXPECT_EQ(s.cpu()->s.gpr[EBX], before ^ (1u << 5));
+  EXPECT_TRUE(panel.log_text().contains("ebx bit 5")) << panel.log_text().toStdString();
+  // And a physical byte.
+  uint8_t b0 = 0, b1 = 0;
+  ASSERT_TRUE(s.cpu()->read_phys(0x2000, &b0, 1));
+  panel.set_physical_target(0x2000);
+  panel.set_bit(2);
+  EXPECT_TRUE(panel.inject());
+  ASSERT_TRUE(s.cpu()->read_phys(0x2000, &b1, 1));
+  EXPECT_EQ(b1, b0 ^ 4);
+}
+
+TEST(GuiFaultPanel, WithoutAKernelLogsInsteadOfInjecting) {
+  Session s;
+  FaultPanel panel(s);
+  EXPECT_FALSE(panel.inject());
+  EXPECT_TRUE(panel.log_text().contains("no kernel"));
+}
+
+TEST(GuiKeymap, MapsQtKeysToPcKeys) {
+  EXPECT_EQ(map_qt_key(Qt::Key_A), i8042::KeyCode::A);
+  EXPECT_EQ(map_qt_key(Qt::Key_Z), i8042::KeyCode::Z);
+  EXPECT_EQ(map_qt_key(Qt::Key_0), i8042::KeyCode::Digit0);
+  EXPECT_EQ(map_qt_key(Qt::Key_Return), i8042::KeyCode::Enter);
+  EXPECT_EQ(map_qt_key(Qt::Key_Backspace), i8042::KeyCode::Backspace);
+  EXPECT_EQ(map_qt_key(Qt::Key_Space), i8042::KeyCode::Space);
+  EXPECT_EQ(map_qt_key(Qt::Key_Escape), i8042::KeyCode::Escape);
+  EXPECT_EQ(map_qt_key(Qt::Key_Left), i8042::KeyCode::ArrowLeft);
+  EXPECT_EQ(map_qt_key(Qt::Key_Shift), i8042::KeyCode::ShiftLeft);
+  EXPECT_EQ(map_qt_key(Qt::Key_Control), i8042::KeyCode::ControlLeft);
+  EXPECT_EQ(map_qt_key(Qt::Key_Exclam), i8042::KeyCode::Digit1);  // Shift+1
+  EXPECT_FALSE(map_qt_key(Qt::Key_VolumeUp).has_value());
+}
+
+}  // namespace
+}  // namespace faultline::gui
