@@ -35,7 +35,23 @@ struct RunOptions {
   bool pc = false;                 // multiboot run on the full PC platform
   std::string screenshot;          // PNG of the screen at exit
   bool screen_text = false;        // print the text-mode screen at exit
+  std::string type;                // text typed on the PS/2 keyboard
+  uint64_t type_at_ms = 0;         // virtual time at which typing starts
 };
+
+// Turns the escapes \n, \t and \\ of --type into characters.
+std::string unescape(const std::string& in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 1 < in.size()) {
+      char c = in[++i];
+      out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c);
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
 
 int do_run(const RunOptions& o) {
   MachineConfig cfg;
@@ -49,6 +65,10 @@ int do_run(const RunOptions& o) {
   m.set_console_sink([](char ch) { std::fputc(ch, stdout); });
   std::unique_ptr<PcPlatform> pc;
   const bool want_screen = !o.screenshot.empty() || o.screen_text;
+  if (!o.type.empty() && o.linux_kernel.empty() && !o.pc) {
+    std::fprintf(stderr, "faultline: run: --type needs the keyboard controller: use --linux or --pc\n");
+    return exit_code::kUsage;
+  }
   if (want_screen && o.linux_kernel.empty() && !o.pc) {
     std::fprintf(stderr, "faultline: run: --screenshot/--screen-text need a VGA: use --linux or --pc\n");
     return exit_code::kUsage;
@@ -77,6 +97,14 @@ int do_run(const RunOptions& o) {
       mb.modules.push_back({spec.substr(0, comma), comma == std::string::npos ? "" : spec.substr(comma + 1)});
     }
     multiboot_load(m, mb);
+  }
+  if (pc && !o.type.empty()) {
+    std::string text = unescape(o.type);
+    PcPlatform* platform = pc.get();
+    m.schedule_in(o.type_at_ms * 1'000'000, [platform, text] {
+      if (!platform->i8042().type_text(text))
+        std::fprintf(stderr, "faultline: run: --type: some characters have no key on a US keyboard\n");
+    });
   }
   auto t0 = std::chrono::steady_clock::now();
   uint64_t budget = o.max_instructions ? o.max_instructions : UINT64_MAX;
@@ -148,6 +176,8 @@ Action add_run_command(CLI::App& app) {
   sub->add_flag("--pc", o->pc, "Run a multiboot kernel on the full PC platform (devices, VGA)")->excludes(linux_opt);
   sub->add_option("--screenshot", o->screenshot, "Write the screen as a PNG file when the run ends");
   sub->add_flag("--screen-text", o->screen_text, "Print the text-mode screen when the run ends");
+  sub->add_option("--type", o->type, "Type this text on the PS/2 keyboard (escapes \\n \\t)");
+  sub->add_option("--type-at-ms", o->type_at_ms, "Virtual time in ms at which --type starts (default 0)");
   return [o] { return do_run(*o); };
 }
 
