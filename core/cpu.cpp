@@ -30,7 +30,6 @@ bool is_contributory(uint8_t v) { return v == VEC_DE || (v >= VEC_TS && v <= VEC
 Cpu::Cpu(uint8_t* ram, uint64_t ram_size, Bus& bus)
     : ram_(ram), ram_size_(ram_size), bus_(bus) {
   tlb_ = std::make_unique<TlbEntry[]>(kTlbSize);
-  icache_ = std::make_unique<CachedInsn[]>(kIcacheSize);
   blocks_ = std::make_unique<Block[]>(kBlockCacheSize);
   page_gen_.assign(ram_size_ >> 12, 0);
   code_page_.assign(ram_size_ >> 12, 0);
@@ -162,7 +161,6 @@ void Cpu::segment_changed(unsigned seg) {
       a.hi = c.limit;
     }
   }
-  if (seg == SS) a.flags |= SEGACC_STACK;
   if (!(a.flags & SEGACC_EXPDOWN) && c.base == 0 && a.hi == 0xFFFFFFFFu && (a.flags & SEGACC_R))
     a.flags |= SEGACC_FLAT;
   if (seg == CS) fetch_epoch_ = ~0u;
@@ -193,31 +191,28 @@ bool Cpu::seg_check(unsigned seg, uint32_t off, uint32_t size, bool write) {
   return true;
 }
 
+// Translates every page of [lin, lin+len) for the access kind, so a later
+// multi-part access cannot fault half way.
+bool Cpu::probe_pages(uint32_t lin, uint32_t len, bool write, bool user) {
+  if (len == 0) return true;
+  const uint32_t first = lin & ~0xFFFu, last = (lin + len - 1) & ~0xFFFu;
+  TlbEntry* e;
+  for (uint32_t p = first;; p += 0x1000) {
+    if (!translate(p == first ? lin : p, write, user, e)) return false;
+    if (p == last) return true;
+  }
+}
+
 bool Cpu::check_write(unsigned seg, uint32_t off, uint32_t len) {
   if (len == 0) return true;
   if (!seg_check(seg, off, len, true)) return false;
-  uint32_t lin = s.seg[seg].base + off;
-  bool user = s.cpl == 3;
-  uint32_t first = lin & ~0xFFFu, last = (lin + len - 1) & ~0xFFFu;
-  for (uint32_t p = first;; p += 0x1000) {
-    if (!write_probe(p == first ? lin : p, 1, user)) return false;
-    if (p == last) break;
-  }
-  return true;
+  return probe_pages(s.seg[seg].base + off, len, true, s.cpl == 3);
 }
 
 bool Cpu::check_read(unsigned seg, uint32_t off, uint32_t len) {
   if (len == 0) return true;
   if (!seg_check(seg, off, len, false)) return false;
-  uint32_t lin = s.seg[seg].base + off;
-  bool user = s.cpl == 3;
-  uint32_t first = lin & ~0xFFFu, last = (lin + len - 1) & ~0xFFFu;
-  TlbEntry* e;
-  for (uint32_t p = first;; p += 0x1000) {
-    if (!translate(p == first ? lin : p, false, user, e)) return false;
-    if (p == last) break;
-  }
-  return true;
+  return probe_pages(s.seg[seg].base + off, len, false, s.cpl == 3);
 }
 
 // ---- translation --------------------------------------------------------------
@@ -235,9 +230,9 @@ void Cpu::flush_tlb_page(uint32_t lin) {
   ++tlb_epoch_;
 }
 
-bool Cpu::page_walk(uint32_t lin, bool write, bool user, uint32_t& paddr, bool& global,
-                    bool& writable_now) {
-  // Returns translation with A/D updates; raises #PF on failure.
+bool Cpu::page_walk(uint32_t lin, bool write, bool user, Walk& w) {
+  // Translates with A/D updates; raises #PF on failure. The permissions the
+  // walk proves are returned so the TLB entry needs no second walk.
   auto fault = [&](bool present) {
     s.cr2 = lin;
     raise(VEC_PF, (present ? 1u : 0u) | (write ? 2u : 0u) | (user ? 4u : 0u));
@@ -248,29 +243,30 @@ bool Cpu::page_walk(uint32_t lin, bool write, bool user, uint32_t& paddr, bool& 
   if (!(pde & 1)) return fault(false);
   const bool wp = s.cr0 & CR0_WP;
   if ((pde & 0x80) && (s.cr4 & CR4_PSE)) {
-    bool u = pde & 4, w = pde & 2;
-    if (user && !u) return fault(true);
-    if (write && !w && (user || wp)) return fault(true);
+    w.user_ok = pde & 4;
+    w.writable = pde & 2;
+    if (user && !w.user_ok) return fault(true);
+    if (write && !w.writable && (user || wp)) return fault(true);
     uint32_t npde = pde | 0x20 | (write ? 0x40 : 0);
     if (npde != pde) phys_write(pde_addr, 4, npde);
-    paddr = (pde & 0xFFC00000u) | (lin & 0x3FF000u);
-    global = (pde & 0x100) && (s.cr4 & CR4_PGE);
-    writable_now = (npde & 0x40) != 0;
+    w.paddr = (pde & 0xFFC00000u) | (lin & 0x3FF000u);
+    w.global = (pde & 0x100) && (s.cr4 & CR4_PGE);
+    w.dirty = (npde & 0x40) != 0;
     return true;
   }
   uint32_t pte_addr = (pde & 0xFFFFF000u) | (((lin >> 12) & 0x3FF) << 2);
   uint32_t pte = static_cast<uint32_t>(phys_read(pte_addr, 4));
   if (!(pte & 1)) return fault(false);
-  bool u = (pde & 4) && (pte & 4);
-  bool w = (pde & 2) && (pte & 2);
-  if (user && !u) return fault(true);
-  if (write && !w && (user || wp)) return fault(true);
+  w.user_ok = (pde & 4) && (pte & 4);
+  w.writable = (pde & 2) && (pte & 2);
+  if (user && !w.user_ok) return fault(true);
+  if (write && !w.writable && (user || wp)) return fault(true);
   if (!(pde & 0x20)) phys_write(pde_addr, 4, pde | 0x20);
   uint32_t npte = pte | 0x20 | (write ? 0x40 : 0);
   if (npte != pte) phys_write(pte_addr, 4, npte);
-  paddr = pte & 0xFFFFF000u;
-  global = (pte & 0x100) && (s.cr4 & CR4_PGE);
-  writable_now = (npte & 0x40) != 0;
+  w.paddr = pte & 0xFFFFF000u;
+  w.global = (pte & 0x100) && (s.cr4 & CR4_PGE);
+  w.dirty = (npte & 0x40) != 0;
   return true;
 }
 
@@ -285,27 +281,17 @@ bool Cpu::translate(uint32_t lin, bool write, bool user, TlbEntry*& out) {
   bool global = false;
   uint8_t perm;
   if (s.cr0 & CR0_PG) {
-    bool dirty;
-    if (!page_walk(lin, write, user, ppage, global, dirty)) return false;
-    // Re-walk permissions for the entry: compute what each access kind may do
-    // without another walk. Conservative: grant exactly what this walk proved
-    // plus reads; writes only once D is set.
-    uint32_t pde = static_cast<uint32_t>(phys_read((s.cr3 & 0xFFFFF000u) | ((lin >> 22) << 2), 4));
-    bool u, w;
-    if ((pde & 0x80) && (s.cr4 & CR4_PSE)) {
-      u = pde & 4;
-      w = pde & 2;
-    } else {
-      uint32_t pte = static_cast<uint32_t>(
-          phys_read((pde & 0xFFFFF000u) | (((lin >> 12) & 0x3FF) << 2), 4));
-      u = (pde & 4) && (pte & 4);
-      w = (pde & 2) && (pte & 2);
-    }
+    Walk w;
+    if (!page_walk(lin, write, user, w)) return false;
+    ppage = w.paddr;
+    global = w.global;
+    // Reads as proven; writes only once D is set, so the first write to a
+    // clean page walks again and sets it.
     perm = TLB_SR;
-    if (u) perm |= TLB_UR;
-    if (dirty) {
-      if (w || !(s.cr0 & CR0_WP)) perm |= TLB_SW;
-      if (u && w) perm |= TLB_UW;
+    if (w.user_ok) perm |= TLB_UR;
+    if (w.dirty) {
+      if (w.writable || !(s.cr0 & CR0_WP)) perm |= TLB_SW;
+      if (w.user_ok && w.writable) perm |= TLB_UW;
     }
   } else {
     ppage = lin & 0xFFFFF000u;
@@ -355,12 +341,13 @@ bool Cpu::translate_debug(uint32_t lin, uint32_t& paddr) const {
 // ---- physical memory ----------------------------------------------------------
 
 uint64_t Cpu::phys_read(uint32_t paddr, unsigned size) {
-  if (uint64_t(paddr) + size <= ram_size_ && !bus_.mmio_claimed(paddr)) {
+  const bool mmio = bus_.mmio_claimed(paddr);
+  if (mmio) return bus_.mmio_read(paddr, size);
+  if (uint64_t(paddr) + size <= ram_size_) {
     uint64_t v = 0;
     std::memcpy(&v, ram_ + paddr, size);
     return v;
   }
-  if (bus_.mmio_claimed(paddr)) return bus_.mmio_read(paddr, size);
   uint64_t v = 0;
   for (unsigned k = 0; k < size; ++k) {
     uint64_t a = uint64_t(paddr) + k;
@@ -518,13 +505,8 @@ bool Cpu::read_lin_bytes(uint32_t lin, void* dst, uint32_t len, bool user) {
 }
 
 bool Cpu::write_lin_bytes(uint32_t lin, const void* src, uint32_t len, bool user) {
-  if (len == 0) return true;
   // Probe every page first so a fault leaves memory untouched.
-  uint32_t first = lin & ~0xFFFu, last = (lin + len - 1) & ~0xFFFu;
-  for (uint32_t p = first;; p += 0x1000) {
-    if (!write_probe(p == first ? lin : p, 1, user)) return false;
-    if (p == last) break;
-  }
+  if (!probe_pages(lin, len, true, user)) return false;
   const auto* in = static_cast<const uint8_t*>(src);
   for (uint32_t k = 0; k < len; ++k) {
     write_lin<uint8_t>(lin + k, in[k], user);
@@ -691,6 +673,13 @@ void Cpu::io_write(uint16_t port, unsigned size, uint32_t value) { bus_.io_write
 // ---- fetch and decode -----------------------------------------------------------
 
 bool Cpu::fetch_decode(Insn*& out) {
+  // The single-step path (TF, debug registers, breakpoints) takes its
+  // instruction from the block cache; only what cannot be cached (an
+  // instruction crossing a page, code outside RAM, a fault) is decoded here.
+  if (Block* b = lookup_block()) {
+    out = &b->insns[0];
+    return true;
+  }
   const uint32_t eip = s.eip;
   const SegmentCache& cs = s.seg[CS];
   if (eip > cs.limit) {
@@ -710,18 +699,6 @@ bool Cpu::fetch_decode(Insn*& out) {
   }
   const bool c32 = code32();
   const uint32_t paddr = fetch_ppage_ | (lin & 0xFFF);
-  if (FL_LIKELY(fetch_host_ != nullptr)) {
-    CachedInsn& ce = icache_[(paddr ^ (paddr >> 14)) & (kIcacheSize - 1)];
-    const uint32_t gen = page_gen_[paddr >> 12];
-    if (FL_LIKELY(ce.paddr == paddr && ce.gen == gen && ce.code32 == c32)) {
-      if (FL_UNLIKELY(eip + ce.insn.len - 1 > cs.limit)) {
-        gp(0);
-        return false;
-      }
-      out = &ce.insn;
-      return true;
-    }
-  }
   // Slow path: gather up to 15 bytes (possibly across a page) and decode.
   uint8_t buf[16];
   unsigned in_page = 0x1000 - (lin & 0xFFF);
@@ -732,7 +709,6 @@ bool Cpu::fetch_decode(Insn*& out) {
   }
   Insn& insn = scratch_insn_;
   DecodeStatus st = decode(buf, avail, c32, insn);
-  bool crossed = false;
   if (st == DecodeStatus::NeedMoreBytes && avail < 15) {
     TlbEntry* e2;
     uint32_t lin2 = (lin + 0x1000) & ~0xFFFu;
@@ -742,7 +718,6 @@ bool Cpu::fetch_decode(Insn*& out) {
       buf[k] = e2->host ? e2->host[k - avail] : static_cast<uint8_t>(phys_read(pa, 1));
     }
     avail = 15;
-    crossed = true;
     st = decode(buf, avail, c32, insn);
   }
   if (st == DecodeStatus::NeedMoreBytes || st == DecodeStatus::TooLong) {
@@ -759,16 +734,6 @@ bool Cpu::fetch_decode(Insn*& out) {
   if (eip + insn.len - 1 > cs.limit) {
     gp(0);
     return false;
-  }
-  if (fetch_host_ && !crossed) {
-    CachedInsn& ce = icache_[(paddr ^ (paddr >> 14)) & (kIcacheSize - 1)];
-    mark_code_page(paddr & ~0xFFFu);
-    ce.paddr = paddr;
-    ce.gen = page_gen_[paddr >> 12];
-    ce.code32 = c32;
-    ce.insn = insn;
-    out = &ce.insn;
-    return true;
   }
   out = &insn;
   return true;

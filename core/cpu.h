@@ -270,7 +270,6 @@ class Cpu {
   // ---- accessors used by handlers ----------------------------------------
   uint32_t next_eip = 0;    // where execution continues after this insn
   uint32_t insn_eip = 0;    // EIP of the executing instruction
-  bool after_sti_or_ss = false;
   Bus& bus() { return bus_; }
   uint8_t* ram() const { return ram_; }
   uint64_t ram_size() const { return ram_size_; }
@@ -294,13 +293,6 @@ class Cpu {
   enum : uint8_t { TLB_SR = 1, TLB_SW = 2, TLB_UR = 4, TLB_UW = 8 };
   static constexpr unsigned kTlbSize = 1024;
 
-  struct CachedInsn {
-    uint32_t paddr = 0xFFFFFFFFu;
-    uint32_t gen = 0;
-    uint8_t code32 = 0;
-    Insn insn;
-  };
-  static constexpr unsigned kIcacheSize = 1u << 14;
 
   // Decoded basic blocks: straight-line runs of instructions within one
   // page, ending at the first control transfer or system instruction. The
@@ -324,11 +316,15 @@ class Cpu {
   // Translation. Returns false (with #PF raised) on a fault. `write`/`user`
   // select the access kind. Fills the TLB.
   bool translate(uint32_t lin, bool write, bool user, TlbEntry*& out);
-  bool page_walk(uint32_t lin, bool write, bool user, uint32_t& paddr, bool& global,
-                 bool& writable_now);
+  struct Walk {
+    uint32_t paddr = 0;
+    bool global = false, user_ok = false, writable = false, dirty = false;
+  };
+  bool page_walk(uint32_t lin, bool write, bool user, Walk& w);
   template <class T> T read_lin_slow(uint32_t lin, bool user);
   template <class T> void write_lin_slow(uint32_t lin, T v, bool user);
   bool write_probe(uint32_t lin, unsigned size, bool user);
+  bool probe_pages(uint32_t lin, uint32_t len, bool write, bool user);
   uint32_t seg_lin(unsigned seg, uint32_t off, unsigned size, bool write);
   bool seg_check(unsigned seg, uint32_t off, uint32_t size, bool write);
   uint64_t phys_read(uint32_t paddr, unsigned size);
@@ -337,12 +333,11 @@ class Cpu {
   void mark_code_page(uint32_t ppage);
   bool fetch_decode(Insn*& out);
   void deliver_exception();
-  void handle_async();
   bool async_ = true;
   bool trap_pending_ = false;
   uint64_t halted_ticks_ = 0;
   // Cached access rights per segment register, refreshed by segment_changed.
-  enum : uint8_t { SEGACC_R = 1, SEGACC_W = 2, SEGACC_EXPDOWN = 4, SEGACC_FLAT = 8, SEGACC_STACK = 16 };
+  enum : uint8_t { SEGACC_R = 1, SEGACC_W = 2, SEGACC_EXPDOWN = 4, SEGACC_FLAT = 8 };
   struct SegAccess {
     uint32_t lo = 0, hi = 0xFFFFFFFFu;  // valid offset range, inclusive
     uint8_t flags = 0;
@@ -374,7 +369,6 @@ class Cpu {
   bool stop_requested_ = false;
   StopReason stop_request_ = StopReason::Requested;
   std::unique_ptr<TlbEntry[]> tlb_;
-  std::unique_ptr<CachedInsn[]> icache_;
   std::unique_ptr<Block[]> blocks_;
   std::vector<uint32_t> page_gen_;   // per RAM page
   std::vector<uint8_t> code_page_;   // per RAM page: holds cached decodes
@@ -382,12 +376,10 @@ class Cpu {
   // Fast fetch window: the current code page.
   uint32_t fetch_lpage_ = 1;
   uint32_t fetch_ppage_ = 0;
-  uint32_t fetch_cs_base_ = 0;
   uint32_t tlb_epoch_ = 0, fetch_epoch_ = ~0u;
   uint8_t fetch_user_ = 0;
   // Double-fault tracking while delivering an exception.
   int delivering_vector_ = -1;
-  friend struct CpuTestAccess;
 };
 
 // ---- inline register access -----------------------------------------------
