@@ -80,6 +80,28 @@ bool tss_target(Cpu& c, uint16_t sel, const Desc& tss) {
   return true;
 }
 
+// JMP/CALL through a task gate or straight to a TSS descriptor: checks the
+// target and switches tasks. Returns false if `d` is neither (the caller
+// handles the other system types).
+bool far_task_transfer(Cpu& c, uint16_t selector, const Desc& d, Cpu::TaskSwitchSource src,
+                       uint32_t ret_eip) {
+  switch (d.type()) {
+    case sys::DT_TASK: {
+      Desc tss;
+      uint16_t tss_sel;
+      if (task_gate_target(c, selector, d, tss, tss_sel))
+        c.task_switch(tss_sel, tss.raw, src, ret_eip, false, 0);
+      return true;
+    }
+    case sys::DT_TSS16_AVAIL:
+    case sys::DT_TSS32_AVAIL:
+      if (tss_target(c, selector, d)) c.task_switch(selector, d.raw, src, ret_eip, false, 0);
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Call-gate target code segment checks shared by JMP and CALL.
 bool call_gate_code(Cpu& c, uint16_t gate_sel, const Desc& gate, uint16_t& cs_sel, Desc& cs) {
   if (gate.dpl() < c.cpl() || sys::rpl(gate_sel) > gate.dpl()) {
@@ -181,20 +203,10 @@ void Cpu::far_jump(uint16_t selector, uint32_t offset, uint32_t ret_eip) {
       const uint32_t target = d.gate32() ? d.gate_offset() : (d.gate_offset() & 0xFFFF);
       return jump_to_code(*this, cs_sel, cs, target);
     }
-    case sys::DT_TASK: {
-      Desc tss;
-      uint16_t tss_sel;
-      if (!task_gate_target(*this, selector, d, tss, tss_sel)) return;
-      task_switch(tss_sel, tss.raw, TaskSwitchSource::Jump, ret_eip, false, 0);
-      return;
-    }
-    case sys::DT_TSS16_AVAIL:
-    case sys::DT_TSS32_AVAIL:
-      if (!tss_target(*this, selector, d)) return;
-      task_switch(selector, d.raw, TaskSwitchSource::Jump, ret_eip, false, 0);
-      return;
     default:
-      return gp(sel_err(selector, 0));
+      if (!far_task_transfer(*this, selector, d, TaskSwitchSource::Jump, ret_eip))
+        gp(sel_err(selector, 0));
+      return;
   }
 }
 
@@ -229,9 +241,10 @@ void Cpu::far_call(uint16_t selector, uint32_t offset, uint32_t ret_eip, bool op
     SegmentCache cs = sys::code_cache(selector, d, cpl());
     if (offset > cs.limit) return gp(0);
     if (!sys::mark_accessed(*this, selector, d)) return;
+    cs.attr |= SEG_ACCESSED;  // as set in the descriptor just now
     if (!st.push_sized(old_cs, n) || !st.push_sized(ret_eip, n)) return;
     s.gpr[ESP] = st.esp();
-    commit_cs(*this, sys::code_cache(selector, d, cpl()), offset);
+    commit_cs(*this, cs, offset);
     return;
   }
 
@@ -239,20 +252,10 @@ void Cpu::far_call(uint16_t selector, uint32_t offset, uint32_t ret_eip, bool op
     case sys::DT_CALL16:
     case sys::DT_CALL32:
       break;
-    case sys::DT_TASK: {
-      Desc tss;
-      uint16_t tss_sel;
-      if (!task_gate_target(*this, selector, d, tss, tss_sel)) return;
-      task_switch(tss_sel, tss.raw, TaskSwitchSource::Call, ret_eip, false, 0);
-      return;
-    }
-    case sys::DT_TSS16_AVAIL:
-    case sys::DT_TSS32_AVAIL:
-      if (!tss_target(*this, selector, d)) return;
-      task_switch(selector, d.raw, TaskSwitchSource::Call, ret_eip, false, 0);
-      return;
     default:
-      return gp(sel_err(selector, 0));
+      if (!far_task_transfer(*this, selector, d, TaskSwitchSource::Call, ret_eip))
+        gp(sel_err(selector, 0));
+      return;
   }
 
   // Call gate.
