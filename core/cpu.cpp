@@ -305,6 +305,7 @@ bool Cpu::translate(uint32_t lin, bool write, bool user, TlbEntry*& out) {
     e.host = ram_ + ppage;
     uint64_t pg = ppage >> 12;
     if (code_page_[pg]) perm &= ~(TLB_SW | TLB_UW);
+    if (FL_UNLIKELY(any_rom_) && rom_page(static_cast<uint32_t>(pg))) perm &= ~(TLB_SW | TLB_UW);
     if ((perm & (TLB_SW | TLB_UW)) && on_page_dirty) on_page_dirty(on_page_dirty_ctx, pg);
   } else {
     e.host = nullptr;
@@ -365,6 +366,12 @@ void Cpu::phys_write(uint32_t paddr, unsigned size, uint64_t v) {
     if (a < ram_size_ && !bus_.mmio_claimed(a)) {
       uint64_t pg = a >> 12;
       unsigned n = std::min<unsigned>(size - k, static_cast<unsigned>(0x1000 - (a & 0xFFF)));
+      if (FL_UNLIKELY(any_rom_) && rom_page(static_cast<uint32_t>(pg))) {
+        for (unsigned j = 0; j < n; ++j)
+          if (on_rom_write) on_rom_write(static_cast<uint32_t>(a + j), static_cast<uint8_t>(v >> (8 * (k + j))));
+        k += n;
+        continue;
+      }
       if (code_page_[pg]) code_page_written(static_cast<uint32_t>(a & ~0xFFFull));
       if (on_page_dirty) on_page_dirty(on_page_dirty_ctx, pg);
       std::memcpy(ram_ + a, reinterpret_cast<const uint8_t*>(&v) + k, n);
@@ -561,6 +568,14 @@ void Cpu::invalidate_code() {
     ++page_gen_[p];
     code_page_[p] = 0;
   }
+  flush_tlb(true);
+  async_ = true;
+}
+
+void Cpu::set_rom_pages(uint32_t first_page, uint32_t count, bool rom) {
+  for (uint32_t p = first_page; p < first_page + count && p < kRomPages; ++p) rom_page_[p] = rom ? 1 : 0;
+  any_rom_ = false;
+  for (uint8_t r : rom_page_) any_rom_ |= r != 0;
   flush_tlb(true);
   async_ = true;
 }

@@ -17,7 +17,9 @@
 // invalidates the cached decodes (self-modifying code works).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -119,6 +121,19 @@ class Cpu {
   void* on_watch_ctx = nullptr;
   // Call after changing pc_breakpoints or phys_watches.
   void hooks_changed();
+
+  // ---- read-only RAM pages (BIOS shadowing) -------------------------------
+  // Pages of the first MiB can be marked read-only: the guest still reads
+  // and executes them from RAM at full speed, but its writes (instructions,
+  // string ops, anything through the TLB) do not reach RAM; they go to
+  // `on_rom_write` byte by byte (unset: discarded). The chipset model uses
+  // this for PAM segments whose reads come from ROM or whose writes are
+  // disabled. Tool paths (write_phys: loaders, injectors, debuggers) are not
+  // affected. `first_page`/`count` are 4 KiB page numbers below 0x100.
+  void set_rom_pages(uint32_t first_page, uint32_t count, bool rom);
+  bool rom_page(uint32_t page) const { return page < kRomPages && rom_page_[page]; }
+  std::function<void(uint32_t paddr, uint8_t value)> on_rom_write;
+  static constexpr uint32_t kRomPages = 0x100;
 
   // Replaces the architectural state (checkpoint restore). Virtual time is
   // restored too; decoded code and the TLB are discarded.
@@ -372,6 +387,8 @@ class Cpu {
   std::unique_ptr<Block[]> blocks_;
   std::vector<uint32_t> page_gen_;   // per RAM page
   std::vector<uint8_t> code_page_;   // per RAM page: holds cached decodes
+  std::array<uint8_t, kRomPages> rom_page_{};  // first MiB: read-only RAM pages
+  bool any_rom_ = false;
   Insn scratch_insn_;
   // Fast fetch window: the current code page.
   uint32_t fetch_lpage_ = 1;

@@ -112,6 +112,20 @@ PcPlatform::PcPlatform(Machine& machine, const PcConfig& config)
       if (!d.empty()) throw std::invalid_argument("pc platform: IDE disk '" + d + "' given without pci_ide");
   }
 
+  if (!config.bios.empty()) {
+    if (!pci_) throw std::invalid_argument("pc platform: firmware boot needs the i440FX (pci_ide)");
+    firmware_ = std::make_unique<Firmware>(cpu, Firmware::load_image(config.bios));
+    if (!config.vga_bios.empty()) {
+      if (!fw_cfg_) throw std::invalid_argument("pc platform: a VGA BIOS needs fw_cfg");
+      std::string base = config.vga_bios.substr(config.vga_bios.find_last_of('/') + 1);
+      fw_cfg_->add_file("vgaroms/" + base, Firmware::load_option_rom(config.vga_bios));
+    }
+    pci_->host_bridge.on_pam_change = [this](unsigned index, uint8_t value) {
+      if (!loading_) firmware_->pam_changed(index, value);
+    };
+    apply_pam();
+  }
+
   // Bus registration. If a range is taken (a second platform), handlers
   // registered so far must not outlive this half-built object.
   try {
@@ -155,6 +169,13 @@ void PcPlatform::register_ports() {
     attach(0x170, 8, pci_->ide1);
     attach(0x376, 1, pci_->ide1.control());
   }
+  if (firmware_) {
+    Firmware* fw = firmware_.get();
+    attach(Firmware::kDebugPort, 1, *fw);
+    attach_mmio(fw->high_base(), fw->image().size(), "bios-rom",
+                [fw](uint32_t off, unsigned size) { return fw->high_read(off, size); },
+                [](uint32_t, unsigned, uint32_t) {});
+  }
   if (vga_) {
     Vga* vga = vga_.get();
     attach(Vga::kIoBase, Vga::kIoSize, *vga);
@@ -181,8 +202,15 @@ void PcPlatform::attach_mmio(uint64_t base, uint64_t length, const char* name,
                                          }});
 }
 
+void PcPlatform::apply_pam() {
+  std::array<uint8_t, 7> pam{};
+  for (unsigned i = 0; i < 7; ++i) pam[i] = pci_->host_bridge.pam(i);
+  firmware_->apply_pam(pam);
+}
+
 PcPlatform::~PcPlatform() {
   *alive_ = nullptr;
+  if (pci_) pci_->host_bridge.on_pam_change = nullptr;
   Cpu& cpu = machine_.cpu();
   if (cpu.irq_source == &pic_) cpu.irq_source = nullptr;
   machine_.set_device_state_hooks(nullptr, nullptr);
@@ -234,11 +262,13 @@ std::vector<Device*> PcPlatform::devices() const {
                                                     &pci_->ide1, &pci_->ide1.control(), &pci_->bus_master})
       out.push_back(d);
   }
+  if (firmware_) out.push_back(firmware_.get());  // after the host bridge: its load re-announces PAM
   return out;
 }
 
 void PcPlatform::reset() {
   for (Device* d : devices()) d->reset();
+  if (firmware_) apply_pam();  // the host bridge's reset cleared PAM without announcing it
   reset_requested_ = false;
   update_a20();
 }
@@ -301,7 +331,14 @@ void PcPlatform::load(const std::string& bytes) {
     if (state.devices(static_cast<int>(i)).name() != devs[i]->name())
       throw std::runtime_error("pc platform: saved state has device '" + state.devices(static_cast<int>(i)).name() +
                                "' where this platform has '" + devs[i]->name() + "'");
-  for (size_t i = 0; i < devs.size(); ++i) devs[i]->load(state.devices(static_cast<int>(i)).state());
+  loading_ = true;
+  try {
+    for (size_t i = 0; i < devs.size(); ++i) devs[i]->load(state.devices(static_cast<int>(i)).state());
+  } catch (...) {
+    loading_ = false;
+    throw;
+  }
+  loading_ = false;
   for (unsigned i = 0; i < 4 && static_cast<int>(i) < state.com_memory_output_size(); ++i)
     if (com_memory_[i]) com_memory_[i]->restore(state.com_memory_output(static_cast<int>(i)));
   reset_requested_ = state.reset_requested();

@@ -42,6 +42,7 @@
 
 #include "core/machine.h"
 #include "devices/device.h"
+#include "devices/firmware/firmware.h"
 #include "devices/fw_cfg/fw_cfg.h"
 #include "devices/i8042/i8042.h"
 #include "devices/ide/disk_image.h"
@@ -113,6 +114,14 @@ struct PcConfig {
   // secondary slave ("" = no drive). Needs pci_ide.
   std::array<std::string, 4> ide_disks;
   DiskMode ide_disk_mode = DiskMode::OverlayMemory;
+  // Firmware boot: a BIOS image ("" = none; the caller loads kernels
+  // itself) mapped below 4 GiB and shadowed at 0xE0000-0xFFFFF through the
+  // i440FX PAM registers (needs pci_ide), the firmware debug port 0x402,
+  // and optionally a VGA option ROM handed to the firmware as the fw_cfg
+  // file "vgaroms/<file name>" (needs fw_cfg). The CPU should be in its
+  // reset state (F000:FFF0). Bad files throw std::runtime_error naming them.
+  std::string bios;
+  std::string vga_bios;
 };
 
 class PcPlatform {
@@ -138,6 +147,8 @@ class PcPlatform {
   // capture object (null otherwise).
   std::string com_output(unsigned index) const;
   CapturedSerialOutput* com_capture(unsigned index) { return index < 4 ? com_memory_[index].get() : nullptr; }
+  // Null unless PcConfig::bios is set.
+  Firmware* firmware() { return firmware_.get(); }
   // Null unless PcConfig::fw_cfg / PcConfig::vga.
   FwCfg* fw_cfg() { return fw_cfg_.get(); }
   Vga* vga() { return vga_.get(); }
@@ -173,6 +184,7 @@ class PcPlatform {
                    std::function<uint32_t(uint32_t, unsigned)> read,
                    std::function<void(uint32_t, unsigned, uint32_t)> write);
   void update_a20();
+  void apply_pam();
   void request_reset();
 
   Machine& machine_;
@@ -225,6 +237,8 @@ class PcPlatform {
     PciFunctionState ide_function_state{ide_function, "pci-00:01.1-piix3-ide"};
   };
   std::unique_ptr<PciIde> pci_;
+  std::unique_ptr<Firmware> firmware_;
+  bool loading_ = false;  // load() in progress: PAM re-announcements are not changes
   bool reset_requested_ = false;
 };
 

@@ -15,6 +15,10 @@ I440fxHost::I440fxHost() {
 
 void I440fxHost::set_defaults() {
   set_word(kCommand, 0x0006, 0x0106);
+  // Subsystem IDs of the virtual-machine host bridge that firmware built
+  // for the QEMU platform (Debian's SeaBIOS) looks for.
+  set_word(0x2C, 0x1AF4);
+  set_word(0x2E, 0x1100);
   set_word(kStatus, 0x0280, 0, 0xF900);
   set_byte(kInterruptLine, 0);  // no interrupt
   set_word(0x50, 0x0000, 0x03F4);  // PMCCFG
@@ -89,8 +93,13 @@ void Piix3Isa::config_written(uint8_t offset, unsigned size) {
 
 Piix3Ide::Piix3Ide(IdeBusMaster& bus_master, uint32_t bus_master_base) : bus_master_(bus_master) {
   init_header(0x8086, 0x7010, 0x010180, 0x00, 0x00);  // IDE, legacy mode, bus master capable
-  // BMIBA (BAR4): 16 I/O ports, address bits 15:4 (bits 31:16 read 0).
-  declare_io_bar(4, 16, &bus_master_, bus_master_base, 0x0000FFFF);
+  // BMIBA (BAR4): 16 I/O ports. The 82371SB hardwires address bits 31:16
+  // to 0, but BIOS BAR sizing (write ~0, read back, size = ~value + 1 over
+  // 32 bits, as Debian's SeaBIOS does it) then sees a 4 GiB-sized I/O BAR
+  // and gives up; so, like the virtual PIIX3 that firmware is written for,
+  // every address bit above the size is writable. Ports above 0xFFFF never
+  // decode (x86 I/O space is 64 KiB).
+  declare_io_bar(4, 16, &bus_master_, bus_master_base, 0xFFFFFFFF);
   for (unsigned i = 0; i < 2; ++i)
     bus_master_.channel(i).set_dma_gate([this] { return (command() & kCommandBusMaster) != 0; });
   reset();

@@ -1,8 +1,10 @@
 // `faultline run`: boot a kernel and run it to completion.
 //
-// Two ways in: --kernel (a multiboot ELF on the bare machine: debug console
-// 0xE9 and exit port 0xF4 only) or --linux (a bzImage through the Linux
-// boot protocol on a PcPlatform, COM1 on stdout so console=ttyS0 shows).
+// Three ways in: --kernel (a multiboot ELF on the bare machine: debug console
+// 0xE9 and exit port 0xF4 only), --linux (a bzImage through the Linux boot
+// protocol on a PcPlatform, COM1 on stdout so console=ttyS0 shows), or
+// firmware (--bios, or --disk alone: a BIOS image, by default Debian's
+// SeaBIOS, starts at the reset vector and boots the disks like a PC).
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -37,7 +39,13 @@ struct RunOptions {
   bool screen_text = false;        // print the text-mode screen at exit
   std::string type;                // text typed on the PS/2 keyboard
   uint64_t type_at_ms = 0;         // virtual time at which typing starts
+  std::string bios;                // firmware boot: BIOS image
+  std::string vga_bios;            // firmware boot: VGA option ROM ("none": no VGA BIOS)
+  std::string firmware_log;        // firmware debug port output ("-": stderr)
 };
+
+constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
+constexpr const char* kDefaultVgaBios = "/usr/share/seabios/vgabios-stdvga.bin";
 
 // Turns the escapes \n, \t and \\ of --type into characters.
 std::string unescape(const std::string& in) {
@@ -57,19 +65,31 @@ int do_run(const RunOptions& o) {
   MachineConfig cfg;
   cfg.memory_mib = o.memory_mib;
   cfg.memory_file = o.memory_file;
-  if (o.kernel.empty() == o.linux_kernel.empty()) {
-    std::fprintf(stderr, "faultline: run: give exactly one of --kernel (multiboot ELF) and --linux (bzImage)\n");
+  const bool firmware = o.kernel.empty() && o.linux_kernel.empty() && (!o.bios.empty() || !o.disks.empty());
+  if (!firmware && o.kernel.empty() == o.linux_kernel.empty()) {
+    std::fprintf(stderr,
+                 "faultline: run: give exactly one of --kernel (multiboot ELF), --linux (bzImage), or --bios/--disk "
+                 "(firmware boot)\n");
+    return exit_code::kUsage;
+  }
+  if (!firmware && (!o.bios.empty() || !o.vga_bios.empty() || !o.firmware_log.empty())) {
+    std::fprintf(stderr, "faultline: run: --bios, --vga-bios and --firmware-log are for firmware boot only\n");
+    return exit_code::kUsage;
+  }
+  if (o.disks.size() > 4) {
+    std::fprintf(stderr, "faultline: run: at most 4 --disk images (IDE primary/secondary, master/slave)\n");
     return exit_code::kUsage;
   }
   Machine m(cfg);
   m.set_console_sink([](char ch) { std::fputc(ch, stdout); });
   std::unique_ptr<PcPlatform> pc;
   const bool want_screen = !o.screenshot.empty() || o.screen_text;
-  if (!o.type.empty() && o.linux_kernel.empty() && !o.pc) {
+  const bool platform = !o.linux_kernel.empty() || o.pc || firmware;
+  if (!o.type.empty() && !platform) {
     std::fprintf(stderr, "faultline: run: --type needs the keyboard controller: use --linux or --pc\n");
     return exit_code::kUsage;
   }
-  if (want_screen && o.linux_kernel.empty() && !o.pc) {
+  if (want_screen && !platform) {
     std::fprintf(stderr, "faultline: run: --screenshot/--screen-text need a VGA: use --linux or --pc\n");
     return exit_code::kUsage;
   }
@@ -78,13 +98,27 @@ int do_run(const RunOptions& o) {
     pcc.com[0].backend = SerialBackend::Stdout;
     pc = std::make_unique<PcPlatform>(m, pcc);
   }
-  if (!o.linux_kernel.empty()) {
+  std::FILE* fw_log = nullptr;
+  if (firmware) {
     PcConfig pcc;
     pcc.com[0].backend = SerialBackend::Stdout;
-    if (o.disks.size() > 4) {
-      std::fprintf(stderr, "faultline: run: at most 4 --disk images (IDE primary/secondary, master/slave)\n");
-      return exit_code::kUsage;
+    for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
+    pcc.bios = o.bios.empty() ? kDefaultBios : o.bios;
+    pcc.vga_bios = o.vga_bios.empty() ? kDefaultVgaBios : o.vga_bios == "none" ? "" : o.vga_bios;
+    pc = std::make_unique<PcPlatform>(m, pcc);
+    if (o.firmware_log == "-") {
+      fw_log = stderr;
+    } else if (!o.firmware_log.empty()) {
+      fw_log = std::fopen(o.firmware_log.c_str(), "w");
+      if (!fw_log) {
+        std::fprintf(stderr, "faultline: run: cannot write --firmware-log '%s'\n", o.firmware_log.c_str());
+        return exit_code::kUsage;
+      }
     }
+    if (fw_log) pc->firmware()->debug_observer = [fw_log](char ch) { std::fputc(ch, fw_log); };
+  } else if (!o.linux_kernel.empty()) {
+    PcConfig pcc;
+    pcc.com[0].backend = SerialBackend::Stdout;
     for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
     pc = std::make_unique<PcPlatform>(m, pcc);
     linux_load(m, LinuxBootOptions{o.linux_kernel, o.initrd, o.append});
@@ -111,6 +145,7 @@ int do_run(const RunOptions& o) {
   RunResult r = m.run(budget);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fflush(stdout);
+  if (fw_log && fw_log != stderr) std::fclose(fw_log);
   if (pc && pc->vga() && want_screen) {
     if (o.screen_text) {
       std::string text = pc->vga()->text_screen();
@@ -164,9 +199,22 @@ Action add_run_command(CLI::App& app) {
   sub->add_option("--initrd", o->initrd, "Initial ramdisk for --linux")->needs(linux_opt);
   sub->add_option("--append", o->append, "Kernel command line for --linux")->needs(linux_opt);
   sub->add_option("--disk", o->disks,
-                  "Raw disk image for --linux (repeatable: IDE primary master, primary slave, secondary master, "
-                  "secondary slave); guest writes stay in memory")
-      ->needs(linux_opt);
+                  "Raw disk image (repeatable: IDE primary master, primary slave, secondary master, secondary "
+                  "slave); guest writes stay in memory. Without --linux/--kernel the firmware boots the first disk")
+      ->excludes(kernel);
+  CLI::Option* bios = sub->add_option("--bios", o->bios,
+                                      std::string("Firmware boot from this BIOS image (default with --disk alone: ") +
+                                          kDefaultBios + ")")
+                          ->excludes(kernel)
+                          ->excludes(linux_opt);
+  sub->add_option("--vga-bios", o->vga_bios,
+                  std::string("VGA option ROM for firmware boot (default ") + kDefaultVgaBios + "; 'none': no VGA BIOS)")
+      ->excludes(kernel)
+      ->excludes(linux_opt);
+  sub->add_option("--firmware-log", o->firmware_log, "Write the firmware's debug port (0x402) output here ('-': stderr)")
+      ->excludes(kernel)
+      ->excludes(linux_opt);
+  (void)bios;
   sub->add_option("--memory", o->memory_mib, "Guest RAM in MiB")->check(CLI::Range(1, 3072));
   sub->add_option("--memory-file", o->memory_file, "Keep guest RAM in this file instead of a memfd");
   sub->add_option("--max-instructions", o->max_instructions, "Stop after N instructions (0: no limit)");

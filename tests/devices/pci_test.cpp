@@ -96,7 +96,7 @@ TEST_F(PciTest, UnmappedAndDisabledAccessesReadAllOnes) {
 TEST_F(PciTest, Bar4SizingAndDefault) {
   EXPECT_EQ(cfg_read(1, 1, 0x20, 4), Piix3Ide::kDefaultBusMasterBase | 1);
   cfg_write(1, 1, 0x20, 4, 0xFFFFFFFF);
-  EXPECT_EQ(cfg_read(1, 1, 0x20, 4), 0x0000FFF1u);  // 16 bytes of I/O, 16-bit decode
+  EXPECT_EQ(cfg_read(1, 1, 0x20, 4), 0xFFFFFFF1u);  // 16 bytes of I/O (sizing as firmware expects)
   cfg_write(1, 1, 0x20, 4, 0xD000);
   EXPECT_EQ(cfg_read(1, 1, 0x20, 4), 0xD001u);
   // Unimplemented BARs read 0 and stay 0.
