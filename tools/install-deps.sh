@@ -9,10 +9,11 @@ PACKAGES=(
   libseccomp-dev libsqlite3-dev protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   qt6-base-dev
+  seabios
 )
 # Peers for benchmarks (only when asked: they are large).
 if [[ "${FAULTLINE_WITH_PEERS:-0}" == 1 ]]; then
-  PACKAGES+=(qemu-system-x86 bochs bochsbios vgabios seabios)
+  PACKAGES+=(qemu-system-x86 bochs bochsbios vgabios)
 fi
 
 missing=()

@@ -140,6 +140,18 @@ LinuxBootInfo linux_load(Machine& m, const LinuxBootOptions& opts) {
   put<uint32_t>(bp, kCmdLinePtr, kCmdline);
   put<uint32_t>(bp, kCode32Start, info.entry);
   put<uint32_t>(bp, kAltMemK, static_cast<uint32_t>((ram - kKernel) >> 10));
+  if (opts.vga_text) {
+    // struct screen_info at offset 0: orig_x, orig_y (0x00, 0x01),
+    // orig_video_mode 0x06, orig_video_cols 0x07, orig_video_ega_bx 0x0A
+    // (BL = 0x03: EGA/VGA with 256 KiB, not 0x10 which means CGA/MDA),
+    // orig_video_lines 0x0E, orig_video_isVGA 0x0F, orig_video_points 0x10.
+    bp[0x06] = 3;
+    bp[0x07] = 80;
+    put<uint16_t>(bp, 0x0A, 0x0003);
+    bp[0x0E] = 25;
+    bp[0x0F] = 1;
+    put<uint16_t>(bp, 0x10, 16);
+  }
   struct [[gnu::packed]] E820 {
     uint64_t addr, size;
     uint32_t type;

@@ -31,6 +31,11 @@ struct LinuxBootOptions {
   std::string kernel_path;  // bzImage
   std::string initrd_path;  // empty: none
   std::string cmdline;
+  // The machine has a VGA in 80x25 colour text mode (mode 3) at 0xB8000:
+  // boot_params.screen_info describes it (cursor at 0,0), so the kernel's
+  // VGA console can use it. Without this the screen_info stays zero and
+  // the kernel sees no text console.
+  bool vga_text = false;
 };
 
 // Where things went (tests, diagnostics).

@@ -121,7 +121,7 @@ int do_run(const RunOptions& o) {
     pcc.com[0].backend = SerialBackend::Stdout;
     for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
     pc = std::make_unique<PcPlatform>(m, pcc);
-    linux_load(m, LinuxBootOptions{o.linux_kernel, o.initrd, o.append});
+    linux_load(m, LinuxBootOptions{o.linux_kernel, o.initrd, o.append, pc->vga() != nullptr});
   } else {
     MultibootOptions mb;
     mb.kernel_path = o.kernel;

@@ -7,6 +7,16 @@
 #              on the IDE disk, and the image file is not modified
 #   determinism two identical boots give byte-identical output and the same
 #              retired-instruction count
+#   firmware   a PC boot of disk.img: Debian's SeaBIOS (default --bios) runs
+#              from the reset vector, boots syslinux from the MBR, which
+#              loads the kernel and initramfs through the BIOS; every
+#              workload ok, the VGA text screen shows SeaBIOS's banner (read
+#              from the text buffer), the screenshot PNG is 720x400, the
+#              image file is unchanged
+#   firmware-determinism two firmware boots are byte-identical
+#   keyboard   --linux with console=tty0 fl.shell=1: text typed on the PS/2
+#              keyboard reaches the guest shell, which echoes on the VGA
+#              console and exits with the typed status
 # Skips (exit 77) when FAULTLINE_LINUX_GUEST_DIR is not set: tools/test.sh
 # builds the guest (cached) and sets it.
 set -eu
@@ -56,5 +66,48 @@ case "$mode" in
       echo "linux_boot: two boots differ:"; diff "$tmp/a.cmp" "$tmp/b.cmp" | head -20; exit 1
     fi
     grep retired "$tmp/a" ;;
+  firmware)
+    cp "$d/disk.img" "$tmp/disk.img"
+    before=$(sha256sum < "$tmp/disk.img")
+    set +e
+    "$fl" run --disk "$tmp/disk.img" --memory 128 --max-instructions 20000000000 --stats \
+          --screen-text --screenshot "$tmp/screen.png" > "$tmp/log" 2> "$tmp/log.err"
+    rc=$?
+    set -e
+    cat "$tmp/log.err" >> "$tmp/log"
+    [ $rc = 0 ] || { echo "linux_boot: firmware boot exit status $rc"; tail -30 "$tmp/log"; exit 1; }
+    check_log "$tmp/log"
+    grep -q "SYSLINUX" "$tmp/log" || { echo "linux_boot: syslinux never ran"; exit 1; }
+    grep -q "filerw.*verify ok" "$tmp/log" || { echo "linux_boot: filerw did not use the disk"; exit 1; }
+    grep -q "^SeaBIOS (version" "$tmp/log" || { echo "linux_boot: no SeaBIOS banner on the text screen"; exit 1; }
+    [ -s "$tmp/screen.png" ] || { echo "linux_boot: no screenshot"; exit 1; }
+    size=$(od -An -tx1 -j16 -N8 "$tmp/screen.png" | tr -d ' \n')
+    [ "$size" = "000002d000000190" ] || { echo "linux_boot: screenshot IHDR size $size, want 720x400"; exit 1; }
+    after=$(sha256sum < "$tmp/disk.img")
+    [ "$before" = "$after" ] || { echo "linux_boot: the disk image file was modified"; exit 1; }
+    grep -E "SeaBIOS|SYSLINUX|workloads|retired" "$tmp/log" ;;
+  firmware-determinism)
+    for run in a b; do
+      "$fl" run --disk "$d/disk.img" --memory 128 --max-instructions 20000000000 --stats \
+            > "$tmp/$run" 2>&1 || { echo "linux_boot: firmware boot $run failed"; tail -20 "$tmp/$run"; exit 1; }
+      grep -v -E "^(wall time|MIPS):" "$tmp/$run" > "$tmp/$run.cmp"
+    done
+    if ! cmp -s "$tmp/a.cmp" "$tmp/b.cmp"; then
+      echo "linux_boot: two firmware boots differ:"; diff "$tmp/a.cmp" "$tmp/b.cmp" | head -20; exit 1
+    fi
+    grep retired "$tmp/a" ;;
+  keyboard)
+    set +e
+    "$fl" run --linux "$d/bzImage" --initrd "$d/initramfs.cpio.gz" --append "console=ttyS0 console=tty0 fl.shell=1" \
+          --memory 128 --max-instructions 20000000000 --type 'echo typed-on-ps2\nexit 7\n' --type-at-ms 3000 \
+          --screen-text > "$tmp/log" 2>&1
+    rc=$?
+    set -e
+    [ $rc = 7 ] || { echo "linux_boot: shell exit status $rc, want 7 (typed 'exit 7')"; tail -30 "$tmp/log"; exit 1; }
+    # The shell's answer on the VGA console: a line that is exactly the
+    # echoed word (the typed command line itself starts with 'echo').
+    grep -q "^typed-on-ps2 *$" "$tmp/log" || { echo "linux_boot: the typed command's output is not on the screen"; tail -30 "$tmp/log"; exit 1; }
+    grep -q '^fl\$ ' "$tmp/log" || { echo "linux_boot: no shell prompt on the VGA console"; exit 1; }
+    grep -E "typed|exit status" "$tmp/log" ;;
   *) echo "linux_boot: unknown mode $mode"; exit 2 ;;
 esac
