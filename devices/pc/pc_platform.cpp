@@ -59,15 +59,19 @@ PcPlatform::PcPlatform(Machine& machine, const PcConfig& config)
     if (pc.backend == SerialBackend::Absent) continue;
     IrqLine& line = (kPcComPorts[i].irq == 4 ? irq4_ : irq3_).add_input();
     com_[i] = std::make_unique<Uart>("com" + std::to_string(i + 1), line, &time_, UartConfig{config.uart_timed});
+    std::shared_ptr<uart::Backend> out;
     switch (pc.backend) {
-      case SerialBackend::Stdout: com_[i]->set_backend(std::make_shared<uart::StdoutBackend>()); break;
-      case SerialBackend::File: com_[i]->set_backend(std::make_shared<uart::FileBackend>(pc.path)); break;
+      case SerialBackend::Stdout: out = std::make_shared<uart::StdoutBackend>(); break;
+      case SerialBackend::File: out = std::make_shared<uart::FileBackend>(pc.path); break;
       case SerialBackend::Memory:
         com_memory_[i] = std::make_shared<CapturedSerialOutput>();
-        com_[i]->set_backend(com_memory_[i]);
+        out = com_memory_[i];
         break;
       default: break;
     }
+    if (!pc.input_path.empty())
+      out = std::make_shared<uart::SplitBackend>(out, std::make_shared<uart::SocketBackend>(pc.input_path));
+    if (out) com_[i]->set_backend(out);
   }
 
   kbc_ = std::make_unique<I8042>(pic_.line(1), pic_.line(12));

@@ -91,11 +91,15 @@ class CapturedSerialOutput final : public uart::Backend {
 struct SerialPortConfig {
   SerialBackend backend = SerialBackend::Absent;
   std::string path;  // SerialBackend::File
+  // Host input for the port: a named pipe or Unix stream socket ("" =
+  // none). Polling host input makes a run non-deterministic; campaigns use
+  // scripted input instead.
+  std::string input_path;
 };
 
 struct PcConfig {
   // COM1..COM4; COM1 collects output in memory by default.
-  std::array<SerialPortConfig, 4> com{SerialPortConfig{SerialBackend::Memory, {}}, SerialPortConfig{},
+  std::array<SerialPortConfig, 4> com{SerialPortConfig{SerialBackend::Memory, {}, {}}, SerialPortConfig{},
                                       SerialPortConfig{}, SerialPortConfig{}};
   bool uart_timed = false;  // UartConfig::timed for every port
   // RTC wall time at virtual time 0 (UTC seconds since 1970).

@@ -94,4 +94,21 @@ class MemoryBackend final : public Backend {
   std::function<void(uint8_t)> observer_;
 };
 
+// Output to one backend, input from another (e.g. the console on stdout and
+// commands from a named pipe). Either may be null.
+class SplitBackend final : public Backend {
+ public:
+  SplitBackend(std::shared_ptr<Backend> out, std::shared_ptr<Backend> in) : out_(std::move(out)), in_(std::move(in)) {}
+  void write(uint8_t byte) override {
+    if (out_) out_->write(byte);
+  }
+  void poll_input(std::vector<uint8_t>& out) override {
+    if (in_) in_->poll_input(out);
+  }
+  uint64_t poll_interval_ns() const override { return in_ ? in_->poll_interval_ns() : 0; }
+
+ private:
+  std::shared_ptr<Backend> out_, in_;
+};
+
 }  // namespace faultline::uart

@@ -42,6 +42,7 @@ struct RunOptions {
   std::string bios;                // firmware boot: BIOS image
   std::string vga_bios;            // firmware boot: VGA option ROM ("none": no VGA BIOS)
   std::string firmware_log;        // firmware debug port output ("-": stderr)
+  std::string serial_in;           // COM1 input: named pipe or Unix socket
 };
 
 constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
@@ -89,6 +90,10 @@ int do_run(const RunOptions& o) {
     std::fprintf(stderr, "faultline: run: --type needs the keyboard controller: use --linux or --pc\n");
     return exit_code::kUsage;
   }
+  if (!o.serial_in.empty() && !platform) {
+    std::fprintf(stderr, "faultline: run: --serial-in needs the PC's COM1: use --linux, --pc or firmware boot\n");
+    return exit_code::kUsage;
+  }
   if (want_screen && !platform) {
     std::fprintf(stderr, "faultline: run: --screenshot/--screen-text need a VGA: use --linux or --pc\n");
     return exit_code::kUsage;
@@ -96,12 +101,14 @@ int do_run(const RunOptions& o) {
   if (o.pc && o.linux_kernel.empty()) {
     PcConfig pcc;
     pcc.com[0].backend = SerialBackend::Stdout;
+    pcc.com[0].input_path = o.serial_in;
     pc = std::make_unique<PcPlatform>(m, pcc);
   }
   std::FILE* fw_log = nullptr;
   if (firmware) {
     PcConfig pcc;
     pcc.com[0].backend = SerialBackend::Stdout;
+    pcc.com[0].input_path = o.serial_in;
     for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
     pcc.bios = o.bios.empty() ? kDefaultBios : o.bios;
     pcc.vga_bios = o.vga_bios.empty() ? kDefaultVgaBios : o.vga_bios == "none" ? "" : o.vga_bios;
@@ -119,6 +126,7 @@ int do_run(const RunOptions& o) {
   } else if (!o.linux_kernel.empty()) {
     PcConfig pcc;
     pcc.com[0].backend = SerialBackend::Stdout;
+    pcc.com[0].input_path = o.serial_in;
     for (size_t i = 0; i < o.disks.size(); ++i) pcc.ide_disks[i] = o.disks[i];
     pc = std::make_unique<PcPlatform>(m, pcc);
     linux_load(m, LinuxBootOptions{o.linux_kernel, o.initrd, o.append, pc->vga() != nullptr});
@@ -215,6 +223,9 @@ Action add_run_command(CLI::App& app) {
       ->excludes(kernel)
       ->excludes(linux_opt);
   (void)bios;
+  sub->add_option("--serial-in", o->serial_in,
+                  "COM1 input from this named pipe or Unix stream socket (PC platform; makes the run depend on "
+                  "host timing)");
   sub->add_option("--memory", o->memory_mib, "Guest RAM in MiB")->check(CLI::Range(1, 3072));
   sub->add_option("--memory-file", o->memory_file, "Keep guest RAM in this file instead of a memfd");
   sub->add_option("--max-instructions", o->max_instructions, "Stop after N instructions (0: no limit)");

@@ -17,6 +17,9 @@
 #   keyboard   --linux with console=tty0 fl.shell=1: text typed on the PS/2
 #              keyboard reaches the guest shell, which echoes on the VGA
 #              console and exits with the typed status
+#   serial-in  --serial-in FIFO with console=ttyS0 fl.shell=1: commands
+#              written into a named pipe by another process reach the shell
+#              on COM1, which answers on stdout and exits with the status
 # Skips (exit 77) when FAULTLINE_LINUX_GUEST_DIR is not set: tools/test.sh
 # builds the guest (cached) and sets it.
 set -eu
@@ -109,5 +112,20 @@ case "$mode" in
     grep -q "^typed-on-ps2 *$" "$tmp/log" || { echo "linux_boot: the typed command's output is not on the screen"; tail -30 "$tmp/log"; exit 1; }
     grep -q '^fl\$ ' "$tmp/log" || { echo "linux_boot: no shell prompt on the VGA console"; exit 1; }
     grep -E "typed|exit status" "$tmp/log" ;;
+  serial-in)
+    mkfifo "$tmp/in"
+    # Written once the shell is surely up (the boot takes ~1.5 s of wall time
+    # here); bytes sent while no program has the tty open would be flushed by
+    # the kernel's serial driver when the shell opens it.
+    ( sleep 6; printf 'echo via-pipe\nexit 5\n' > "$tmp/in" ) &
+    set +e
+    timeout 300 "$fl" run --linux "$d/bzImage" --initrd "$d/initramfs.cpio.gz" --append "console=ttyS0 fl.shell=1" \
+          --memory 128 --serial-in "$tmp/in" > "$tmp/log" 2>&1
+    rc=$?
+    set -e
+    wait
+    [ $rc = 5 ] || { echo "linux_boot: shell exit status $rc, want 5 (sent 'exit 5')"; tail -30 "$tmp/log"; exit 1; }
+    grep -q "^via-pipe" "$tmp/log" || { echo "linux_boot: no answer to the piped command"; tail -30 "$tmp/log"; exit 1; }
+    grep -E "via-pipe|exit status" "$tmp/log" ;;
   *) echo "linux_boot: unknown mode $mode"; exit 2 ;;
 esac
