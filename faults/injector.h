@@ -74,8 +74,13 @@
 
 #include "core/boot/elf_image.h"
 #include "core/machine.h"
+#include "devices/fault_field.h"
 #include "fault.pb.h"
 #include "faults/registers.h"
+
+namespace faultline {
+class PcPlatform;
+}
 
 namespace faultline::faults {
 
@@ -88,7 +93,9 @@ struct InjectionRecord {
 
 class FaultInjector {
  public:
-  FaultInjector(Machine& m, const SymbolTable* symbols);
+  // `pc`: the machine's PC platform (null: memory and register faults only;
+  // device/disk/serial/irq faults are rejected).
+  FaultInjector(Machine& m, const SymbolTable* symbols, PcPlatform* pc = nullptr);
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
   ~FaultInjector();  // removes every hook it installed
@@ -107,7 +114,15 @@ class FaultInjector {
 
  private:
   using EventId = VirtualClock::EventId;
+  enum class Target : uint8_t { Memory, Register, Field, Disk, Serial, IrqLost, IrqSpurious };
   void validate(const pb::Fault& f, bool check_trigger);
+  void validate_platform_target(const pb::Fault& f);
+  uint64_t apply_model(uint64_t v) const;
+  void apply_platform();
+  void note_hit(const std::string& what);
+  void update_stream_detail();
+  void end_stream();
+  void remove_platform_hooks();
   void install_trigger();
   void trigger_met_deferred();
   void fire();
@@ -130,12 +145,15 @@ class FaultInjector {
 
   Machine& m_;
   const SymbolTable* symbols_;
+  PcPlatform* pc_;
   pb::Fault fault_;
   bool armed_ = false;
   InjectionRecord record_;
 
   // Resolved fault.
+  Target target_ = Target::Memory;
   std::optional<RegisterInfo> reg_;
+  std::optional<FaultField> field_;
   unsigned width_ = 1;
   uint64_t mask_ = 0;
 
@@ -171,6 +189,18 @@ class FaultInjector {
   std::vector<uint32_t> cell_;
   uint64_t forced_ = 0, original_ = 0;
   bool enforcing_ = false;
+
+  // Stream faults (disk, serial, lost IRQ): active from the trigger until
+  // the first hit (transient), the window's end or disarm.
+  bool stream_active_ = false;
+  uint64_t hits_ = 0;
+  std::string stream_base_, stream_hits_, stream_suffix_;
+  bool disk_hooked_ = false;
+  bool serial_hooked_ = false;
+  std::function<bool(uint8_t&)> prev_serial_filter_;
+  bool irq_hooked_ = false;
+  std::function<bool(unsigned, bool)> prev_line_filter_;
+  bool device_level_ = false;  // level the device drives on the lost line
 };
 
 }  // namespace faultline::faults
