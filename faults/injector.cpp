@@ -183,11 +183,11 @@ void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
 }
 
 void FaultInjector::validate_platform_target(const pb::Fault& f) {
-  const char* kind = f.target_case() == pb::Fault::kDeviceField ? "device register"
-                     : f.target_case() == pb::Fault::kDisk      ? "disk"
-                     : f.target_case() == pb::Fault::kSerial    ? "serial"
-                                                                : "interrupt line";
-  if (!pc_) throw std::invalid_argument(std::string(kind) + " faults need the PC platform");
+  const char* kind = f.target_case() == pb::Fault::kDeviceField ? "a device register"
+                     : f.target_case() == pb::Fault::kDisk      ? "a disk"
+                     : f.target_case() == pb::Fault::kSerial    ? "a serial"
+                                                                : "an interrupt line";
+  if (!pc_) throw std::invalid_argument(std::string(kind) + " fault needs the PC platform");
   const bool permanent = f.duration().kind_case() == pb::Duration::kPermanent;
   switch (f.target_case()) {
     case pb::Fault::kDeviceField: {
