@@ -86,32 +86,34 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
                                          "drops and interrupt faults have no value to corrupt)");
     g.model.Clear();
     g.per_bit = false;
-  } else switch (fg.model().kind_case()) {
-    case pb::Model::KIND_NOT_SET:
-      g.model.mutable_bit_flip()->set_bits(1);
-      [[fallthrough]];
-    case pb::Model::kBitFlip:
-      g.model_kind = ModelKind::BitFlip;
-      g.flip_bits = g.model.bit_flip().bits() == 0 ? 1 : g.model.bit_flip().bits();
-      g.per_bit = true;
-      break;
-    case pb::Model::kStuckAt:
-      if (fg.model().stuck_at().value() > 1)
-        throw std::invalid_argument(what + ": stuck_at value must be 0 or 1, got " +
-                                    std::to_string(fg.model().stuck_at().value()));
-      g.model_kind = ModelKind::StuckAt;
-      g.per_bit = true;
-      break;
-    case pb::Model::kSetValue:
-      g.model_kind = ModelKind::SetValue;
-      g.per_bit = false;
-      break;
-    case pb::Model::kRandomValue:
-      g.model_kind = ModelKind::RandomValue;
-      g.per_bit = false;
-      break;
-    default:
-      throw std::invalid_argument(what + ": this fault model is not supported by the injector yet");
+  } else {
+    switch (fg.model().kind_case()) {
+      case pb::Model::KIND_NOT_SET:
+        g.model.mutable_bit_flip()->set_bits(1);
+        [[fallthrough]];
+      case pb::Model::kBitFlip:
+        g.model_kind = ModelKind::BitFlip;
+        g.flip_bits = g.model.bit_flip().bits() == 0 ? 1 : g.model.bit_flip().bits();
+        g.per_bit = true;
+        break;
+      case pb::Model::kStuckAt:
+        if (fg.model().stuck_at().value() > 1)
+          throw std::invalid_argument(what + ": stuck_at value must be 0 or 1, got " +
+                                      std::to_string(fg.model().stuck_at().value()));
+        g.model_kind = ModelKind::StuckAt;
+        g.per_bit = true;
+        break;
+      case pb::Model::kSetValue:
+        g.model_kind = ModelKind::SetValue;
+        g.per_bit = false;
+        break;
+      case pb::Model::kRandomValue:
+        g.model_kind = ModelKind::RandomValue;
+        g.per_bit = false;
+        break;
+      default:
+        throw std::invalid_argument(what + ": this fault model is not supported by the injector yet");
+    }
   }
   g.duration = fg.duration();
   g.target_space = fg.target();
