@@ -323,7 +323,7 @@ FaultFields Pit8254::fault_fields() {
                  [this, i] {
                    Counter& c = counters_[i];
                    settle(c, now_clock());
-                   return uint64_t(c.armed ? c.reload : c.count_register);
+                   return uint64_t(c.pending_reload ? c.pending_count : c.armed ? c.reload : c.count_register);
                  },
                  [this, i](uint64_t v) {
                    Counter& c = counters_[i];

@@ -41,8 +41,10 @@ class Pit8254 final : public Device {
   // a write makes the element continue from that value: in modes 2/3 the
   // current period is cut to end after that count and the count register
   // reloads as usual, in the other modes the count restarts from it),
-  // "chN.reload" (16 bits: the count register / reload value; a write takes
-  // effect from the current period on without restarting it), "chN.mode"
+  // "chN.reload" (16 bits: the count the element reloads next, i.e. a
+  // pending new count of a running mode 2/3 counter, else the current
+  // reload value; a write replaces it, taking effect from the current
+  // period on without restarting it), "chN.mode"
   // (3 bits; 6/7 alias 2/3). Every write re-arms the IRQ 0 event.
   FaultFields fault_fields() override;
 

@@ -47,7 +47,8 @@ class Rtc146818 final : public Device {
   void after_load() override;
   // "index" (7 bits: the selected register), "reg0a".."reg0d" (status
   // registers A-D: A/B through the chip's control logic, so a changed
-  // rate/enable re-arms the interrupt event; C's flags re-evaluate IRQ 8),
+  // rate/enable re-arms the interrupt event; C keeps only its flag bits
+  // PF/AF/UF (0x70), IRQF follows from them and B, IRQ 8 is re-evaluated),
   // "cmos[0x0e]".."cmos[0x7f]" (NVRAM bytes, including alarm-free
   // configuration such as the checksum at 0x2e/0x2f), 8 bits each.
   FaultFields fault_fields() override;

@@ -320,6 +320,32 @@ TEST_F(PlatformFaultTest, BadTargetsAreRejected) {
   }
 }
 
+// Every field reads back what a fault wrote (bit 0 flipped), except where
+// the device derives the bit itself.
+TEST_F(PlatformFaultTest, EveryDeviceFieldReadsBackAFlippedBit) {
+  spin();
+  start_pit(1193);
+  FaultFields fields = pc_->fault_fields();
+  ASSERT_GT(fields.size(), 150u);
+  for (FaultField& f : fields) {
+    SCOPED_TRACE(f.name);
+    ASSERT_GE(f.bits, 1u);
+    ASSERT_LE(f.bits, 16u);
+    const uint64_t before = f.get();
+    EXPECT_EQ(before >> f.bits, 0u);
+    f.set(before ^ 1);
+    uint64_t after = f.get();
+    if (f.name == "rtc.reg0c") {  // only the flags PF/AF/UF are state; IRQF follows
+      EXPECT_EQ(after, before);
+      f.set(before ^ 0x10);
+      EXPECT_EQ(f.get() & 0x70, (before ^ 0x10) & 0x70);
+    } else {
+      EXPECT_EQ(after, before ^ 1);
+    }
+    f.set(before);
+  }
+}
+
 // ---- disk sectors ------------------------------------------------------------------
 
 TEST_F(PlatformFaultTest, DiskReadCorruptionTransientHitsTheNextReadOnly) {
