@@ -82,8 +82,9 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
   g.model = fg.model();
   if (g.modelless) {
     if (fg.model().kind_case() != pb::Model::KIND_NOT_SET)
-      throw std::invalid_argument(what + ": this target kind takes no model (disk errors and timeouts, serial "
-                                         "drops and interrupt faults have no value to corrupt)");
+      throw std::invalid_argument(what +
+                                  ": this target kind takes no model (disk errors and timeouts, serial "
+                                  "drops and interrupt faults have no value to corrupt)");
     g.model.Clear();
     g.per_bit = false;
   } else {
@@ -199,7 +200,8 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
       g.target = TargetKind::Field;
       if (g.duration.kind_case() == pb::Duration::kPermanent)
         throw std::invalid_argument(what + ": permanent device register faults are not supported");
-      if (t.device().fields_size() == 0) throw std::invalid_argument(what + ": device target lists no fields");
+      if (t.device().fields_size() == 0)
+        throw std::invalid_argument(what + ": device target lists no fields");
       const std::vector<DeviceFieldInfo> catalog =
           golden.device_fields.empty() ? default_pc_device_fields() : golden.device_fields;
       g.reg_offsets.push_back(0);
@@ -224,7 +226,8 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
     case pb::TargetSpace::kDisk: {
       g.target = TargetKind::Disk;
       const pb::DiskSpace& d = t.disk();
-      if (d.drive() > 3) throw std::invalid_argument(what + ": disk drive " + std::to_string(d.drive()) + " is not 0..3");
+      if (d.drive() > 3)
+        throw std::invalid_argument(what + ": disk drive " + std::to_string(d.drive()) + " is not 0..3");
       if (d.sectors().end() <= d.sectors().start())
         throw std::invalid_argument(what + ": empty sector range");
       g.start = d.sectors().start();
@@ -235,25 +238,28 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
       }
       g.width = d.width() == 0 ? 1 : d.width();
       if (g.width != 1 && g.width != 2 && g.width != 4)
-        throw std::invalid_argument(what + ": disk width must be 1, 2 or 4 bytes, got " + std::to_string(g.width));
+        throw std::invalid_argument(what + ": disk width must be 1, 2 or 4 bytes, got " +
+                                    std::to_string(g.width));
       const uint64_t b0 = d.has_bytes() ? d.bytes().start() : 0, b1 = d.has_bytes() ? d.bytes().end() : 512;
       if (b1 > 512 || b1 <= b0 || b1 - b0 < g.width)
         throw std::invalid_argument(what + ": byte range [" + std::to_string(b0) + ", " + std::to_string(b1) +
-                                    ") is not inside a 512-byte sector or holds no " + std::to_string(g.width) +
-                                    "-byte cell");
+                                    ") is not inside a 512-byte sector or holds no " +
+                                    std::to_string(g.width) + "-byte cell");
       if (g.model_kind == ModelKind::BitFlip && g.flip_bits > g.width * 8u)
         throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
                                     " bits does not fit a " + std::to_string(g.width) + "-byte cell");
       g.byte_start = b0;
       g.cells_per_sector = (b1 - b0) / g.width;
       g.cells = sectors;
-      g.variants = mul_checked(mul_checked(sectors, g.cells_per_sector, what), g.per_bit ? g.width * 8u : 1, what);
+      g.variants =
+          mul_checked(mul_checked(sectors, g.cells_per_sector, what), g.per_bit ? g.width * 8u : 1, what);
       break;
     }
     case pb::TargetSpace::kSerial: {
       g.target = TargetKind::Serial;
       if (t.serial().com() < 1 || t.serial().com() > 4)
-        throw std::invalid_argument(what + ": serial com " + std::to_string(t.serial().com()) + " is not 1..4");
+        throw std::invalid_argument(what + ": serial com " + std::to_string(t.serial().com()) +
+                                    " is not 1..4");
       if (!g.modelless && g.model_kind == ModelKind::BitFlip && g.flip_bits > 8)
         throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
                                     " bits does not fit a serial byte");
@@ -268,8 +274,9 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
         if (l > 15) throw std::invalid_argument(what + ": irq line " + std::to_string(l) + " is not 0..15");
         g.lines.push_back(l);
       }
-      if (t.irq().kind() == pb::IRQ_SPURIOUS && (g.duration.kind_case() == pb::Duration::kPermanent ||
-                                                  g.duration.kind_case() == pb::Duration::kIntermittentInstructions))
+      if (t.irq().kind() == pb::IRQ_SPURIOUS &&
+          (g.duration.kind_case() == pb::Duration::kPermanent ||
+           g.duration.kind_case() == pb::Duration::kIntermittentInstructions))
         throw std::invalid_argument(what + ": spurious interrupts are transient only");
       g.variants = g.lines.size();
       break;

@@ -85,7 +85,7 @@ class FaultSpace {
     std::vector<unsigned> field_bits;   // device fields: width of regs[i]
     bool modelless = false;             // disk error/timeout, serial drop, irq
     uint64_t byte_start = 0, cells_per_sector = 1;  // disk corruption
-    std::vector<uint32_t> lines;        // irq
+    std::vector<uint32_t> lines;                    // irq
     pb::Model model;
     pb::TargetSpace target_space;
     ModelKind model_kind = ModelKind::BitFlip;

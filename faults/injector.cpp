@@ -117,8 +117,8 @@ void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
     }
     case pb::Fault::TARGET_NOT_SET:
       throw std::invalid_argument(
-          "fault has no target (physical_address, virtual_address, register_name, device_field, disk, serial or "
-          "irq)");
+          "fault has no target (physical_address, virtual_address, register_name, device_field, disk, "
+          "serial or irq)");
     default:
       throw std::invalid_argument("this fault target kind is not supported by the injector yet");
   }
@@ -194,7 +194,8 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
       target_ = Target::Field;
       for (FaultField& ff : pc_->fault_fields())
         if (ff.name == f.device_field()) field_ = std::move(ff);
-      if (!field_) throw std::invalid_argument("unknown device field '" + f.device_field() + "' on this platform");
+      if (!field_)
+        throw std::invalid_argument("unknown device field '" + f.device_field() + "' on this platform");
       if (permanent)
         throw std::invalid_argument("permanent device register faults are not supported (field " +
                                     f.device_field() + ")");
@@ -203,7 +204,8 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
     case pb::Fault::kDisk: {
       target_ = Target::Disk;
       const pb::DiskTarget& d = f.disk();
-      if (d.drive() > 3) throw std::invalid_argument("disk drive " + std::to_string(d.drive()) + " is not 0..3");
+      if (d.drive() > 3)
+        throw std::invalid_argument("disk drive " + std::to_string(d.drive()) + " is not 0..3");
       IdeChannel* ch = pc_->ide(d.drive() / 2);
       if (!ch || !ch->present(d.drive() % 2))
         throw std::invalid_argument("disk drive " + std::to_string(d.drive()) + " has no disk attached");
@@ -213,7 +215,8 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
         case pb::DISK_CORRUPT_READ:
           width_ = f.width() == 0 ? 1 : f.width();
           if (width_ != 1 && width_ != 2 && width_ != 4)
-            throw std::invalid_argument("disk cell width must be 1, 2 or 4 bytes, got " + std::to_string(width_));
+            throw std::invalid_argument("disk cell width must be 1, 2 or 4 bytes, got " +
+                                        std::to_string(width_));
           if (d.offset() + width_ > DiskImage::kSectorSize)
             throw std::invalid_argument("disk cell at offset " + std::to_string(d.offset()) +
                                         " does not fit a 512-byte sector");
@@ -232,13 +235,15 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
     case pb::Fault::kSerial: {
       target_ = Target::Serial;
       const pb::SerialTarget& st = f.serial();
-      if (st.com() < 1 || st.com() > 4) throw std::invalid_argument("serial com " + std::to_string(st.com()) + " is not 1..4");
+      if (st.com() < 1 || st.com() > 4)
+        throw std::invalid_argument("serial com " + std::to_string(st.com()) + " is not 1..4");
       if (!pc_->com(st.com() - 1))
         throw std::invalid_argument("COM" + std::to_string(st.com()) + " is not present on this platform");
       if (st.direction() != pb::SERIAL_TX && st.direction() != pb::SERIAL_RX)
         throw std::invalid_argument("unknown serial direction " + std::to_string(st.direction()));
       if (st.action() == pb::SERIAL_DROP) {
-        if (has_model(f)) throw std::invalid_argument("serial drop faults take no model (drop loses the byte)");
+        if (has_model(f))
+          throw std::invalid_argument("serial drop faults take no model (drop loses the byte)");
       } else if (st.action() != pb::SERIAL_CORRUPT) {
         throw std::invalid_argument("unknown serial action " + std::to_string(st.action()));
       }
@@ -246,7 +251,8 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
     }
     case pb::Fault::kIrq: {
       const pb::IrqTarget& it = f.irq();
-      if (it.line() > 15) throw std::invalid_argument("irq line " + std::to_string(it.line()) + " is not 0..15");
+      if (it.line() > 15)
+        throw std::invalid_argument("irq line " + std::to_string(it.line()) + " is not 0..15");
       if (has_model(f)) throw std::invalid_argument("interrupt line faults take no model");
       if (it.kind() == pb::IRQ_LOST) {
         target_ = Target::IrqLost;
@@ -260,7 +266,8 @@ void FaultInjector::validate_platform_target(const pb::Fault& f) {
       }
       return;
     }
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -580,9 +587,12 @@ uint64_t FaultInjector::apply_model(uint64_t original) const {
   const pb::Model& model = fault_.model();
   switch (model.kind_case()) {
     case pb::Model::KIND_NOT_SET:
-    case pb::Model::kBitFlip: return original ^ mask_;
-    case pb::Model::kStuckAt: return model.stuck_at().value() ? (original | mask_) : (original & ~mask_);
-    case pb::Model::kSetValue: return (original & ~mask_) | (model.set_value().value() & mask_);
+    case pb::Model::kBitFlip:
+      return original ^ mask_;
+    case pb::Model::kStuckAt:
+      return model.stuck_at().value() ? (original | mask_) : (original & ~mask_);
+    case pb::Model::kSetValue:
+      return (original & ~mask_) | (model.set_value().value() & mask_);
     case pb::Model::kRandomValue: {
       Xoshiro256 rng(fault_.random_seed());
       return (original & ~mask_) | (rng.next() & mask_);
@@ -638,8 +648,8 @@ void FaultInjector::apply() {
   const bool memory = target_ == Target::Memory;
   const unsigned digits = reg_ ? (reg_->bits + 3) / 4 : field_ ? (field_->bits + 3) / 4 : width_ * 2;
   record_.injected = true;
-  record_.detail = where + (!memory ? " " : std::string(" ") + cell_name(width_) + " ") + hex(original_, digits) +
-                   "->" + hex(now, digits);
+  record_.detail = where + (!memory ? " " : std::string(" ") + cell_name(width_) + " ") +
+                   hex(original_, digits) + "->" + hex(now, digits);
 
   // Duration.
   const pb::Duration& d = fault_.duration();
@@ -729,7 +739,8 @@ void FaultInjector::apply_platform() {
       if (pic.line_level(line)) {
         pic.force_line(line, false);
         pic.force_line(line, true);
-        record_.detail = "irq " + std::to_string(line) + " was asserted: dropped and raised again (spurious edge)";
+        record_.detail =
+            "irq " + std::to_string(line) + " was asserted: dropped and raised again (spurious edge)";
       } else {
         pic.force_line(line, true);
         pic.force_line(line, false);
@@ -759,10 +770,11 @@ void FaultInjector::apply_platform() {
       const pb::DiskTarget& d = fault_.disk();
       const uint64_t first = d.lba(), count = d.count() == 0 ? 1 : d.count();
       stream_base_ = "disk " + std::to_string(d.drive()) + " lba " + std::to_string(first) +
-                     (count > 1 ? ".." + std::to_string(first + count - 1) : "") + " " + disk_kind_name(d.kind());
+                     (count > 1 ? ".." + std::to_string(first + count - 1) : "") + " " +
+                     disk_kind_name(d.kind());
       if (d.kind() == pb::DISK_CORRUPT_READ)
-        stream_base_ += std::string(" (") + cell_name(width_) + " at offset " + std::to_string(d.offset()) + ", mask " +
-                        hex(mask_, width_ * 2) + ")";
+        stream_base_ += std::string(" (") + cell_name(width_) + " at offset " + std::to_string(d.offset()) +
+                        ", mask " + hex(mask_, width_ * 2) + ")";
       stream_base_ += " armed";
       IdeChannel* ch = pc_->ide(d.drive() / 2);
       ch->set_fault_hook(d.drive() % 2, [this, first, count](uint64_t lba, bool write) -> IoFault {
@@ -777,8 +789,8 @@ void FaultInjector::apply_platform() {
               for (unsigned k = 0; k < width_; ++k) before |= uint64_t(sector[off + k]) << (8 * k);
               const uint64_t after = apply_model(before);
               for (unsigned k = 0; k < width_; ++k) sector[off + k] = static_cast<uint8_t>(after >> (8 * k));
-              note_hit("read of lba " + std::to_string(lba) + " corrupted: offset " + std::to_string(off) + " " +
-                       hex(before, width_ * 2) + "->" + hex(after, width_ * 2));
+              note_hit("read of lba " + std::to_string(lba) + " corrupted: offset " + std::to_string(off) +
+                       " " + hex(before, width_ * 2) + "->" + hex(after, width_ * 2));
             });
           case pb::DISK_READ_ERROR:
             if (write) return IoFault::none();
@@ -789,9 +801,11 @@ void FaultInjector::apply_platform() {
             note_hit("write of lba " + std::to_string(lba) + " failed (IDNF)");
             return IoFault::fail(ata::kErrorIdnf);
           case pb::DISK_TIMEOUT:
-            note_hit(std::string(write ? "write" : "read") + " of lba " + std::to_string(lba) + " hung (timeout)");
+            note_hit(std::string(write ? "write" : "read") + " of lba " + std::to_string(lba) +
+                     " hung (timeout)");
             return IoFault::timeout();
-          default: return IoFault::none();
+          default:
+            return IoFault::none();
         }
       });
       disk_hooked_ = true;
@@ -803,7 +817,8 @@ void FaultInjector::apply_platform() {
       const bool rx = st.direction() == pb::SERIAL_RX;
       const bool drop = st.action() == pb::SERIAL_DROP;
       const std::string name = "com" + std::to_string(st.com()) + (rx ? " rx" : " tx");
-      stream_base_ = name + (drop ? " byte drop" : " byte corruption (mask " + hex(mask_, 2) + ")") + " armed";
+      stream_base_ =
+          name + (drop ? " byte drop" : " byte corruption (mask " + hex(mask_, 2) + ")") + " armed";
       auto& filter = rx ? u->rx_filter : u->tx_filter;
       prev_serial_filter_ = filter;
       filter = [this, drop, name](uint8_t& b) {
@@ -821,7 +836,8 @@ void FaultInjector::apply_platform() {
       serial_hooked_ = true;
       break;
     }
-    default: return;
+    default:
+      return;
   }
   stream_active_ = true;
   update_stream_detail();
@@ -847,7 +863,8 @@ void FaultInjector::remove_platform_hooks() {
   }
   if (serial_hooked_) {
     Uart* u = pc_->com(fault_.serial().com() - 1);
-    (fault_.serial().direction() == pb::SERIAL_RX ? u->rx_filter : u->tx_filter) = std::move(prev_serial_filter_);
+    (fault_.serial().direction() == pb::SERIAL_RX ? u->rx_filter : u->tx_filter) =
+        std::move(prev_serial_filter_);
     prev_serial_filter_ = nullptr;
     serial_hooked_ = false;
   }

@@ -168,10 +168,14 @@ FaultFields IdeChannel::fault_fields() {
                         update_irq();
                       }};
   };
-  return {field("status", &IdeChannel::status_),     field("error", &IdeChannel::error_),
-          field("feature", &IdeChannel::feature_),   field("sector_count", &IdeChannel::count_),
-          field("lba_low", &IdeChannel::lba_low_),   field("lba_mid", &IdeChannel::lba_mid_),
-          field("lba_high", &IdeChannel::lba_high_), field("device", &IdeChannel::device_),
+  return {field("status", &IdeChannel::status_),
+          field("error", &IdeChannel::error_),
+          field("feature", &IdeChannel::feature_),
+          field("sector_count", &IdeChannel::count_),
+          field("lba_low", &IdeChannel::lba_low_),
+          field("lba_mid", &IdeChannel::lba_mid_),
+          field("lba_high", &IdeChannel::lba_high_),
+          field("device", &IdeChannel::device_),
           field("device_control", &IdeChannel::device_control_)};
 }
 

@@ -113,7 +113,8 @@ FaultFields Pic8259::fault_fields() {
                       }};
   };
   FaultFields f{field("irr", &Pic8259::irr_), field("isr", &Pic8259::isr_), field("imr", &Pic8259::imr_)};
-  f.push_back({"elcr", 8, [this] { return uint64_t(elcr_); }, [this](uint64_t v) { set_elcr(static_cast<uint8_t>(v)); }});
+  f.push_back({"elcr", 8, [this] { return uint64_t(elcr_); },
+               [this](uint64_t v) { set_elcr(static_cast<uint8_t>(v)); }});
   f.push_back(field("icw2", &Pic8259::icw2_));
   return f;
 }

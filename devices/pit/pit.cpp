@@ -319,20 +319,23 @@ FaultFields Pit8254::fault_fields() {
                    fault_set_count(i, static_cast<uint16_t>(v));
                    if (i == 0) rearm_irq0();
                  }});
-    f.push_back({ch + "reload", 16,
-                 [this, i] {
-                   Counter& c = counters_[i];
-                   settle(c, now_clock());
-                   return uint64_t(c.pending_reload ? c.pending_count : c.armed ? c.reload : c.count_register);
-                 },
-                 [this, i](uint64_t v) {
-                   Counter& c = counters_[i];
-                   settle(c, now_clock());
-                   c.count_register = static_cast<uint16_t>(v);
-                   if (c.pending_reload) c.pending_count = static_cast<uint16_t>(v);
-                   else if (c.armed) c.reload = static_cast<uint16_t>(v);
-                   if (i == 0) rearm_irq0();
-                 }});
+    f.push_back(
+        {ch + "reload", 16,
+         [this, i] {
+           Counter& c = counters_[i];
+           settle(c, now_clock());
+           return uint64_t(c.pending_reload ? c.pending_count : c.armed ? c.reload : c.count_register);
+         },
+         [this, i](uint64_t v) {
+           Counter& c = counters_[i];
+           settle(c, now_clock());
+           c.count_register = static_cast<uint16_t>(v);
+           if (c.pending_reload)
+             c.pending_count = static_cast<uint16_t>(v);
+           else if (c.armed)
+             c.reload = static_cast<uint16_t>(v);
+           if (i == 0) rearm_irq0();
+         }});
     f.push_back({ch + "mode", 3, [this, i] { return uint64_t(counters_[i].mode); },
                  [this, i](uint64_t v) {
                    Counter& c = counters_[i];

@@ -656,8 +656,9 @@ class Validator {
     modelless = false;
     if (!grp.has_target() || grp.target().kind_case() == pb::TargetSpace::KIND_NOT_SET) {
       error(grp.has_target() ? g.at("target") : g.loc,
-            g.name_of("target") + ": missing (set `memory { ... }`, `registers { ... }`, `disk { ... }`, "
-                                  "`device { ... }`, `serial { ... }` or `irq { ... }`)");
+            g.name_of("target") +
+                ": missing (set `memory { ... }`, `registers { ... }`, `disk { ... }`, "
+                "`device { ... }`, `serial { ... }` or `irq { ... }`)");
       return 0;
     }
     Node t = g.child("target");
@@ -692,9 +693,10 @@ class Validator {
       Node d = t.child("disk");
       const pb::DiskSpace& ds = ts.disk();
       if (ds.drive() > 3)
-        error(d.at("drive"), d.name_of("drive") + ": " + std::to_string(ds.drive()) +
-                                 " is not an IDE drive (0 primary master, 1 primary slave, 2 secondary master, "
-                                 "3 secondary slave)");
+        error(d.at("drive"),
+              d.name_of("drive") + ": " + std::to_string(ds.drive()) +
+                  " is not an IDE drive (0 primary master, 1 primary slave, 2 secondary master, "
+                  "3 secondary slave)");
       uint32_t w = ds.width();
       const bool corrupt = ds.kind() == pb::DISK_CORRUPT_READ;
       if (d.written("width") && w != 1 && w != 2 && w != 4)
@@ -708,8 +710,9 @@ class Validator {
       if (!ds.has_sectors())
         error(d.loc, d.name_of("sectors") + ": missing sector range");
       else if (ds.sectors().end() <= ds.sectors().start())
-        error(d.at("sectors"), d.name_of("sectors") + ": empty range (end " + std::to_string(ds.sectors().end()) +
-                                   " <= start " + std::to_string(ds.sectors().start()) + ")");
+        error(d.at("sectors"), d.name_of("sectors") + ": empty range (end " +
+                                   std::to_string(ds.sectors().end()) + " <= start " +
+                                   std::to_string(ds.sectors().start()) + ")");
       if (ds.has_bytes()) {
         const uint32_t cw = (w == 1 || w == 2 || w == 4) ? w : 1;
         if (ds.bytes().end() > 512 || ds.bytes().end() <= ds.bytes().start() ||
@@ -761,15 +764,17 @@ class Validator {
       for (int i = 0; i < ts.irq().lines_size(); ++i) {
         uint32_t l = ts.irq().lines(i);
         if (l > 15)
-          error(in.at("lines", i), in.name_of("lines", i) + ": " + std::to_string(l) +
-                                       " is not an ISA interrupt line (0..15)");
+          error(in.at("lines", i),
+                in.name_of("lines", i) + ": " + std::to_string(l) + " is not an ISA interrupt line (0..15)");
         else if (!seen.insert(l).second)
           error(in.at("lines", i), in.name_of("lines", i) + ": line " + std::to_string(l) + " listed twice");
       }
       if (ts.irq().kind() == pb::IRQ_SPURIOUS && grp.has_duration() &&
-          (grp.duration().has_permanent() || grp.duration().kind_case() == pb::Duration::kIntermittentInstructions))
-        error(g.at("duration"), g.name_of("duration") + ": spurious interrupts are transient only (one pulse at "
-                                                        "the trigger)");
+          (grp.duration().has_permanent() ||
+           grp.duration().kind_case() == pb::Duration::kIntermittentInstructions))
+        error(g.at("duration"), g.name_of("duration") +
+                                    ": spurious interrupts are transient only (one pulse at "
+                                    "the trigger)");
       return 0;
     }
     Node m = t.child("memory");
@@ -881,7 +886,7 @@ class Validator {
     if (modelless) {
       if (grp.has_model())
         error(g.at("model"), g.name_of("model") + ": contradictory: this target (" + modelless_what(grp) +
-                                                  ") has no value a model could corrupt; remove the model");
+                                 ") has no value a model could corrupt; remove the model");
     } else if (!grp.has_model() || grp.model().kind_case() == pb::Model::KIND_NOT_SET) {
       error(grp.has_model() ? g.at("model") : g.loc,
             g.name_of("model") + ": missing (set `bit_flip`, `stuck_at`, `set_value` or `random_value`)");
@@ -933,8 +938,9 @@ class Validator {
             error(d.at("permanent"), d.name_of("permanent") + ": permanent register faults are not supported "
                                                               "(use transient or intermittent_instructions)");
           else if (is_device)
-            error(d.at("permanent"), d.name_of("permanent") + ": permanent device register faults are not "
-                                                              "supported (use transient or intermittent_instructions)");
+            error(d.at("permanent"), d.name_of("permanent") +
+                                         ": permanent device register faults are not "
+                                         "supported (use transient or intermittent_instructions)");
           break;
         default: break;
       }

@@ -128,8 +128,8 @@ TEST(CampaignExport, PlatformTargetsAreNamed) {
   std::ostringstream csv;
   report::export_results(db, report::ExportFormat::Csv, csv);
   const std::string c = csv.str();
-  for (const char* want : {",device register,dev:pic.master.imr,", ",disk,disk1:2050+17,", ",serial,com2:rx,",
-                           ",irq,irq:14,"})
+  for (const char* want :
+       {",device register,dev:pic.master.imr,", ",disk,disk1:2050+17,", ",serial,com2:rx,", ",irq,irq:14,"})
     EXPECT_NE(c.find(want), std::string::npos) << want << "\n" << c;
 }
 

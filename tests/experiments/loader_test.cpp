@@ -535,35 +535,36 @@ TEST_F(LoaderTest, ScriptInjectStepWithoutTriggersIsValid) {
 
 std::string group(const std::string& target, const std::string& model = "  model { bit_flip {} }\n",
                   const std::string& extra = "") {
-  return kHead + "fault_space {\n" + target + model + "  trigger { instructions { start: 0 end: 0 } }\n" + extra +
-         "}\n";
+  return kHead + "fault_space {\n" + target + model + "  trigger { instructions { start: 0 end: 0 } }\n" +
+         extra + "}\n";
 }
 
 TEST_F(LoaderTest, PlatformTargetsLoad) {
-  std::string text = kHead +
-                     "fault_space {\n"
-                     "  target { disk { drive: 1 sectors { start: 10 end: 20 } bytes { start: 4 end: 8 } } }\n"
-                     "  model { bit_flip {} }\n"
-                     "  trigger { instructions { start: 0 end: 0 } }\n"
-                     "}\n"
-                     "fault_space {\n"
-                     "  target { disk { sectors { start: 10 end: 20 } kind: DISK_TIMEOUT } }\n"
-                     "  trigger { instructions { start: 0 end: 0 } }\n"
-                     "  duration { permanent: true }\n"
-                     "}\n"
-                     "fault_space {\n"
-                     "  target { device { fields: \"pic.master.*\" fields: \"com1.lcr\" fields: \"rtc.cmos[0x10]\" } }\n"
-                     "  model { stuck_at { value: 1 } }\n"
-                     "  trigger { instructions { start: 0 end: 0 } }\n"
-                     "}\n"
-                     "fault_space {\n"
-                     "  target { serial { com: 2 direction: SERIAL_RX action: SERIAL_DROP } }\n"
-                     "  trigger { instructions { start: 0 end: 0 } }\n"
-                     "}\n"
-                     "fault_space {\n"
-                     "  target { irq { lines: 0 lines: 14 kind: IRQ_SPURIOUS } }\n"
-                     "  trigger { instructions { start: 0 end: 0 } }\n"
-                     "}\n";
+  std::string text =
+      kHead +
+      "fault_space {\n"
+      "  target { disk { drive: 1 sectors { start: 10 end: 20 } bytes { start: 4 end: 8 } } }\n"
+      "  model { bit_flip {} }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { disk { sectors { start: 10 end: 20 } kind: DISK_TIMEOUT } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "  duration { permanent: true }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { device { fields: \"pic.master.*\" fields: \"com1.lcr\" fields: \"rtc.cmos[0x10]\" } }\n"
+      "  model { stuck_at { value: 1 } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { serial { com: 2 direction: SERIAL_RX action: SERIAL_DROP } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { irq { lines: 0 lines: 14 kind: IRQ_SPURIOUS } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n";
   LoadedCampaign c = load_campaign_text(text, kFile, vars());
   ASSERT_EQ(c.campaign.fault_space_size(), 5);
   EXPECT_EQ(c.campaign.fault_space(0).target().disk().drive(), 1u);
@@ -584,15 +585,16 @@ TEST_F(LoaderTest, DiskWriteErrorWithModelIsContradictory) {
 }
 
 TEST_F(LoaderTest, DiskErrorWithCellOptions) {
-  expect_errors(group("  target { disk { sectors { start: 0 end: 100 } kind: DISK_READ_ERROR width: 2 "
-                      "bytes { start: 0 end: 4 } } }\n",
-                      ""),
-                {{5, 71, "only read corruption has cells"}, {5, 80, "only read corruption has byte offsets"}});
+  expect_errors(
+      group("  target { disk { sectors { start: 0 end: 100 } kind: DISK_READ_ERROR width: 2 "
+            "bytes { start: 0 end: 4 } } }\n",
+            ""),
+      {{5, 71, "only read corruption has cells"}, {5, 80, "only read corruption has byte offsets"}});
 }
 
 TEST_F(LoaderTest, DiskBytesOutsideSector) {
-  expect_error(group("  target { disk { sectors { start: 0 end: 1 } bytes { start: 500 end: 600 } } }\n"), 5, 47,
-               "[500, 600) is not a range of at least one 1-byte cell inside a 512-byte sector");
+  expect_error(group("  target { disk { sectors { start: 0 end: 1 } bytes { start: 500 end: 600 } } }\n"), 5,
+               47, "[500, 600) is not a range of at least one 1-byte cell inside a 512-byte sector");
 }
 
 TEST_F(LoaderTest, DiskCorruptionNeedsModel) {
@@ -616,7 +618,8 @@ TEST_F(LoaderTest, PermanentDeviceField) {
 }
 
 TEST_F(LoaderTest, BadComIndex) {
-  expect_error(group("  target { serial { com: 5 } }\n"), 5, 21, "fault_space[0].target.serial.com: 5 is not a COM port");
+  expect_error(group("  target { serial { com: 5 } }\n"), 5, 21,
+               "fault_space[0].target.serial.com: 5 is not a COM port");
   expect_error(group("  target { serial { direction: SERIAL_TX } }\n"), 5, 12, "0 is not a COM port");
 }
 
@@ -640,8 +643,9 @@ TEST_F(LoaderTest, IrqWithModelIsContradictory) {
 }
 
 TEST_F(LoaderTest, PermanentSpuriousInterrupt) {
-  expect_error(group("  target { irq { lines: 4 kind: IRQ_SPURIOUS } }\n", "", "  duration { permanent: true }\n"), 7,
-               3, "spurious interrupts are transient only");
+  expect_error(
+      group("  target { irq { lines: 4 kind: IRQ_SPURIOUS } }\n", "", "  duration { permanent: true }\n"), 7,
+      3, "spurious interrupts are transient only");
 }
 
 TEST_F(LoaderTest, ManySemanticErrorsReportedTogetherInFileOrder) {

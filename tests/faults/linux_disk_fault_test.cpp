@@ -61,7 +61,9 @@ std::pair<uint64_t, uint64_t> partition(const std::string& image, int n) {
   char mbr[512];
   f.read(mbr, 512);
   const unsigned char* e = reinterpret_cast<const unsigned char*>(mbr) + 0x1BE + 16 * (n - 1);
-  auto le32 = [](const unsigned char* p) { return uint64_t(p[0]) | p[1] << 8 | p[2] << 16 | uint64_t(p[3]) << 24; };
+  auto le32 = [](const unsigned char* p) {
+    return uint64_t(p[0]) | p[1] << 8 | p[2] << 16 | uint64_t(p[3]) << 24;
+  };
   return {le32(e + 8), le32(e + 12)};
 }
 
@@ -93,12 +95,15 @@ TEST(LinuxDiskFault, SilentReadCorruptionOnTheDataPartitionIsDetectedByFilerw) {
   const bool verify_failed = faulty.serial.find("filerw: verify FAILED") != std::string::npos;
   const bool ext2_error = faulty.serial.find("EXT2-fs error") != std::string::npos;
   const bool io_error = faulty.serial.find("filerw: read back -1") != std::string::npos;
-  EXPECT_TRUE(verify_failed || ext2_error || io_error) << faulty.serial.substr(faulty.serial.size() > 3000 ? faulty.serial.size() - 3000 : 0);
+  EXPECT_TRUE(verify_failed || ext2_error || io_error)
+      << faulty.serial.substr(faulty.serial.size() > 3000 ? faulty.serial.size() - 3000 : 0);
   EXPECT_NE(faulty.serial.find("workload filerw: FAILED"), std::string::npos);
   EXPECT_EQ(faulty.result.outcome, RunOutcome::Exited);
   EXPECT_EQ(faulty.result.exit_status, 1u) << "the shell reports the failed run";
   EXPECT_EQ(faulty.serial.find("filerw: verify ok"), std::string::npos);
-  std::printf("filerw under the fault: %s\n", verify_failed ? "verify FAILED" : ext2_error ? "ext2 error" : "I/O error");
+  std::printf("filerw under the fault: %s\n", verify_failed ? "verify FAILED"
+                                              : ext2_error  ? "ext2 error"
+                                                            : "I/O error");
   std::printf("injection: %s\n", faulty.record.detail.substr(0, 400).c_str());
 }
 

@@ -20,10 +20,10 @@
 namespace faultline::faults {
 namespace {
 
-constexpr uint32_t kCode = 0x10000;     // sti; hlt; jmp back
-constexpr uint32_t kSpin = 0x10080;     // jmp $ (interrupts off)
-constexpr uint32_t kHandlers = 0x10100; // one stub per IRQ, 32 bytes apart
-constexpr uint32_t kCounters = 0x20000; // dword per IRQ, incremented by the stubs
+constexpr uint32_t kCode = 0x10000;      // sti; hlt; jmp back
+constexpr uint32_t kSpin = 0x10080;      // jmp $ (interrupts off)
+constexpr uint32_t kHandlers = 0x10100;  // one stub per IRQ, 32 bytes apart
+constexpr uint32_t kCounters = 0x20000;  // dword per IRQ, incremented by the stubs
 constexpr uint32_t kIdt = 0x3000;
 constexpr uint64_t kTicksPerMs = 100'000;  // 100 M instructions per second
 constexpr unsigned kSectors = 64;
@@ -61,11 +61,17 @@ class PlatformFaultTest : public ::testing::Test {
     pc_test::poke(m_, kSpin, {0xEB, 0xFE});
     for (unsigned irq = 0; irq < 16; ++irq) {
       const uint32_t h = kHandlers + 32 * irq, counter = kCounters + 4 * irq;
-      std::vector<uint8_t> stub = {0xFF, 0x05, uint8_t(counter), uint8_t(counter >> 8), uint8_t(counter >> 16),
+      std::vector<uint8_t> stub = {0xFF,
+                                   0x05,
+                                   uint8_t(counter),
+                                   uint8_t(counter >> 8),
+                                   uint8_t(counter >> 16),
                                    uint8_t(counter >> 24),  // inc dword [counter]
-                                   0x50, 0xB0, 0x20};       // push eax; mov al, 0x20
+                                   0x50,
+                                   0xB0,
+                                   0x20};                   // push eax; mov al, 0x20
       if (irq >= 8) stub.insert(stub.end(), {0xE6, 0xA0});  // out 0xA0, al
-      stub.insert(stub.end(), {0xE6, 0x20, 0x58, 0xCF});     // out 0x20, al; pop eax; iret
+      stub.insert(stub.end(), {0xE6, 0x20, 0x58, 0xCF});    // out 0x20, al; pop eax; iret
       pc_test::poke(m_, h, stub);
       pc_test::set_interrupt_gate(m_, kIdt, static_cast<uint8_t>(0x20 + irq), h);
     }
@@ -456,7 +462,8 @@ TEST_F(PlatformFaultTest, SerialTxDropTransient) {
   inj_->inject_now(serial(pb::SERIAL_TX, pb::SERIAL_DROP));
   send("ABC");
   EXPECT_EQ(pc_->com_output(0), "BC");
-  EXPECT_NE(inj_->record().detail.find("com1 tx byte 0x41 dropped"), std::string::npos) << inj_->record().detail;
+  EXPECT_NE(inj_->record().detail.find("com1 tx byte 0x41 dropped"), std::string::npos)
+      << inj_->record().detail;
 }
 
 TEST_F(PlatformFaultTest, SerialTxCorruptPermanentAfterTrigger) {
@@ -500,7 +507,8 @@ TEST_F(PlatformFaultTest, LostTimerInterrupts) {
   inj_->arm(f);
   run_to(10 * kTicksPerMs + 50'000);
   EXPECT_EQ(count(0), 9u) << "exactly one of ten timer interrupts lost";
-  EXPECT_NE(inj_->record().detail.find("assertion of irq 0 dropped"), std::string::npos) << inj_->record().detail;
+  EXPECT_NE(inj_->record().detail.find("assertion of irq 0 dropped"), std::string::npos)
+      << inj_->record().detail;
 }
 
 TEST_F(PlatformFaultTest, LostTimerInterruptsPermanentAndIntermittent) {
