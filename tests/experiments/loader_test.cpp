@@ -696,7 +696,16 @@ TEST_F(LoaderTest, EveryExampleIsCovered) {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(kExamplesDir))
     if (e.path().extension() == ".textproto") ++n;
-  EXPECT_EQ(n, 5u) << "a new example needs a test here";
+  EXPECT_EQ(n, 6u) << "a new example needs a test here";
+}
+
+TEST_F(LoaderTest, DeviceFaultExampleLoads) {
+  LoadedCampaign c = load_campaign(fs::path(kExamplesDir) / "pc_device_faults_checksum.textproto", vars());
+  ASSERT_EQ(c.campaign.fault_space_size(), 5);
+  EXPECT_TRUE(c.warnings.empty()) << dump(c.warnings);
+  EXPECT_EQ(c.campaign.fault_space(0).target().device().fields(2), "pit.ch0.*");
+  EXPECT_TRUE(c.campaign.fault_space(2).target().has_serial());
+  EXPECT_EQ(c.campaign.fault_space(4).target().irq().kind(), faultline::pb::IRQ_SPURIOUS);
 }
 
 TEST_F(LoaderTest, PlatformExamplesAreRejectedAsNotImplemented) {
