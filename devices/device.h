@@ -6,11 +6,14 @@
 // objects, so a fault on an interrupt line is a wrapper around a line. Its
 // state is its own versioned protobuf message, serialised by save() and read
 // back by load(); one message per device keeps snapshots explicit and lets a
-// save -> load -> save round trip be tested for equality.
+// save -> load -> save round trip be tested for equality. Devices list the
+// registers a fault may target with fault_fields() (devices/fault_field.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
+
+#include "devices/fault_field.h"
 
 namespace faultline {
 
@@ -43,6 +46,9 @@ class Device {
   virtual void load(const std::string& state) = 0;
   // Re-arms timers and re-evaluates interrupt lines after load().
   virtual void after_load() {}
+  // State fault injection may target (see devices/fault_field.h); names are
+  // relative to the device. Default: none.
+  virtual FaultFields fault_fields() { return {}; }
 };
 
 }  // namespace faultline

@@ -76,35 +76,48 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
       "fault group " + (fg.name().empty() ? "#" + std::to_string(group_no + 1) : "'" + fg.name() + "'");
 
   // ---- model
+  const pb::TargetSpace& ts0 = fg.target();
+  g.modelless = (ts0.has_disk() && ts0.disk().kind() != pb::DISK_CORRUPT_READ) ||
+                (ts0.has_serial() && ts0.serial().action() == pb::SERIAL_DROP) || ts0.has_irq();
   g.model = fg.model();
-  switch (fg.model().kind_case()) {
-    case pb::Model::KIND_NOT_SET:
-      g.model.mutable_bit_flip()->set_bits(1);
-      [[fallthrough]];
-    case pb::Model::kBitFlip:
-      g.model_kind = ModelKind::BitFlip;
-      g.flip_bits = g.model.bit_flip().bits() == 0 ? 1 : g.model.bit_flip().bits();
-      g.per_bit = true;
-      break;
-    case pb::Model::kStuckAt:
-      if (fg.model().stuck_at().value() > 1)
-        throw std::invalid_argument(what + ": stuck_at value must be 0 or 1, got " +
-                                    std::to_string(fg.model().stuck_at().value()));
-      g.model_kind = ModelKind::StuckAt;
-      g.per_bit = true;
-      break;
-    case pb::Model::kSetValue:
-      g.model_kind = ModelKind::SetValue;
-      g.per_bit = false;
-      break;
-    case pb::Model::kRandomValue:
-      g.model_kind = ModelKind::RandomValue;
-      g.per_bit = false;
-      break;
-    default:
-      throw std::invalid_argument(what + ": this fault model is not supported by the injector yet");
+  if (g.modelless) {
+    if (fg.model().kind_case() != pb::Model::KIND_NOT_SET)
+      throw std::invalid_argument(what +
+                                  ": this target kind takes no model (disk errors and timeouts, serial "
+                                  "drops and interrupt faults have no value to corrupt)");
+    g.model.Clear();
+    g.per_bit = false;
+  } else {
+    switch (fg.model().kind_case()) {
+      case pb::Model::KIND_NOT_SET:
+        g.model.mutable_bit_flip()->set_bits(1);
+        [[fallthrough]];
+      case pb::Model::kBitFlip:
+        g.model_kind = ModelKind::BitFlip;
+        g.flip_bits = g.model.bit_flip().bits() == 0 ? 1 : g.model.bit_flip().bits();
+        g.per_bit = true;
+        break;
+      case pb::Model::kStuckAt:
+        if (fg.model().stuck_at().value() > 1)
+          throw std::invalid_argument(what + ": stuck_at value must be 0 or 1, got " +
+                                      std::to_string(fg.model().stuck_at().value()));
+        g.model_kind = ModelKind::StuckAt;
+        g.per_bit = true;
+        break;
+      case pb::Model::kSetValue:
+        g.model_kind = ModelKind::SetValue;
+        g.per_bit = false;
+        break;
+      case pb::Model::kRandomValue:
+        g.model_kind = ModelKind::RandomValue;
+        g.per_bit = false;
+        break;
+      default:
+        throw std::invalid_argument(what + ": this fault model is not supported by the injector yet");
+    }
   }
   g.duration = fg.duration();
+  g.target_space = fg.target();
 
   // ---- target
   const pb::TargetSpace& t = fg.target();
@@ -183,9 +196,94 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
       g.variants = g.reg_offsets.back();
       break;
     }
+    case pb::TargetSpace::kDevice: {
+      g.target = TargetKind::Field;
+      if (g.duration.kind_case() == pb::Duration::kPermanent)
+        throw std::invalid_argument(what + ": permanent device register faults are not supported");
+      if (t.device().fields_size() == 0)
+        throw std::invalid_argument(what + ": device target lists no fields");
+      const std::vector<DeviceFieldInfo> catalog =
+          golden.device_fields.empty() ? default_pc_device_fields() : golden.device_fields;
+      g.reg_offsets.push_back(0);
+      for (const std::string& pattern : t.device().fields()) {
+        std::vector<DeviceFieldInfo> m = match_device_fields(catalog, pattern);
+        if (m.empty())
+          throw std::invalid_argument(what + ": unknown device field '" + pattern + "'" +
+                                      device_field_suggestion(catalog, pattern));
+        for (const DeviceFieldInfo& fi : m) {
+          if (std::find(g.regs.begin(), g.regs.end(), fi.name) != g.regs.end()) continue;
+          if (g.model_kind == ModelKind::BitFlip && g.flip_bits > fi.bits)
+            throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
+                                        " bits does not fit device field " + fi.name);
+          g.regs.push_back(fi.name);
+          g.field_bits.push_back(fi.bits);
+          g.reg_offsets.push_back(g.reg_offsets.back() + (g.per_bit ? fi.bits : 1));
+        }
+      }
+      g.variants = g.reg_offsets.back();
+      break;
+    }
+    case pb::TargetSpace::kDisk: {
+      g.target = TargetKind::Disk;
+      const pb::DiskSpace& d = t.disk();
+      if (d.drive() > 3)
+        throw std::invalid_argument(what + ": disk drive " + std::to_string(d.drive()) + " is not 0..3");
+      if (d.sectors().end() <= d.sectors().start())
+        throw std::invalid_argument(what + ": empty sector range");
+      g.start = d.sectors().start();
+      const uint64_t sectors = d.sectors().end() - d.sectors().start();
+      if (g.modelless) {
+        g.variants = sectors;
+        break;
+      }
+      g.width = d.width() == 0 ? 1 : d.width();
+      if (g.width != 1 && g.width != 2 && g.width != 4)
+        throw std::invalid_argument(what + ": disk width must be 1, 2 or 4 bytes, got " +
+                                    std::to_string(g.width));
+      const uint64_t b0 = d.has_bytes() ? d.bytes().start() : 0, b1 = d.has_bytes() ? d.bytes().end() : 512;
+      if (b1 > 512 || b1 <= b0 || b1 - b0 < g.width)
+        throw std::invalid_argument(what + ": byte range [" + std::to_string(b0) + ", " + std::to_string(b1) +
+                                    ") is not inside a 512-byte sector or holds no " +
+                                    std::to_string(g.width) + "-byte cell");
+      if (g.model_kind == ModelKind::BitFlip && g.flip_bits > g.width * 8u)
+        throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
+                                    " bits does not fit a " + std::to_string(g.width) + "-byte cell");
+      g.byte_start = b0;
+      g.cells_per_sector = (b1 - b0) / g.width;
+      g.cells = sectors;
+      g.variants =
+          mul_checked(mul_checked(sectors, g.cells_per_sector, what), g.per_bit ? g.width * 8u : 1, what);
+      break;
+    }
+    case pb::TargetSpace::kSerial: {
+      g.target = TargetKind::Serial;
+      if (t.serial().com() < 1 || t.serial().com() > 4)
+        throw std::invalid_argument(what + ": serial com " + std::to_string(t.serial().com()) +
+                                    " is not 1..4");
+      if (!g.modelless && g.model_kind == ModelKind::BitFlip && g.flip_bits > 8)
+        throw std::invalid_argument(what + ": bit_flip of " + std::to_string(g.flip_bits) +
+                                    " bits does not fit a serial byte");
+      g.width = 1;
+      g.variants = g.per_bit ? 8 : 1;
+      break;
+    }
+    case pb::TargetSpace::kIrq: {
+      g.target = TargetKind::Irq;
+      if (t.irq().lines_size() == 0) throw std::invalid_argument(what + ": irq target lists no lines");
+      for (uint32_t l : t.irq().lines()) {
+        if (l > 15) throw std::invalid_argument(what + ": irq line " + std::to_string(l) + " is not 0..15");
+        g.lines.push_back(l);
+      }
+      if (t.irq().kind() == pb::IRQ_SPURIOUS &&
+          (g.duration.kind_case() == pb::Duration::kPermanent ||
+           g.duration.kind_case() == pb::Duration::kIntermittentInstructions))
+        throw std::invalid_argument(what + ": spurious interrupts are transient only");
+      g.variants = g.lines.size();
+      break;
+    }
     case pb::TargetSpace::KIND_NOT_SET:
-      throw std::invalid_argument(what + ": no target (memory or registers)");
-    default:  // e.g. disk targets: need the PC platform's devices
+      throw std::invalid_argument(what + ": no target (memory, registers, disk, device, serial or irq)");
+    default:
       throw std::invalid_argument(what + ": this target kind is not supported by the fault injector yet");
   }
 
@@ -277,7 +375,53 @@ pb::Fault FaultSpace::at(uint64_t index) const {
   std::vector<unsigned> positions;  // bit positions of the target
   uint64_t position_index = 0;
   uint64_t cell_mask = 0;
-  if (g.target == TargetKind::Register) {
+  const pb::TargetSpace& ts = g.target_space;
+  if (g.modelless) {
+    f.clear_model();
+    if (g.target == TargetKind::Disk) {
+      auto* d = f.mutable_disk();
+      d->set_drive(ts.disk().drive());
+      d->set_lba(g.start + tv);
+      d->set_count(1);
+      d->set_kind(ts.disk().kind());
+    } else if (g.target == TargetKind::Serial) {
+      auto* st = f.mutable_serial();
+      st->set_com(ts.serial().com());
+      st->set_direction(ts.serial().direction());
+      st->set_action(ts.serial().action());
+    } else {
+      f.mutable_irq()->set_line(g.lines[tv]);
+      f.mutable_irq()->set_kind(ts.irq().kind());
+    }
+  } else if (g.target == TargetKind::Field) {
+    auto it = std::upper_bound(g.reg_offsets.begin(), g.reg_offsets.end(), tv);
+    size_t r = static_cast<size_t>(it - g.reg_offsets.begin()) - 1;
+    f.set_device_field(g.regs[r]);
+    for (unsigned b = 0; b < g.field_bits[r]; ++b) positions.push_back(b);
+    position_index = tv - g.reg_offsets[r];
+    cell_mask = full_mask(g.field_bits[r]);
+  } else if (g.target == TargetKind::Disk) {
+    const uint64_t per_cell = g.per_bit ? uint64_t(g.width) * 8 : 1;
+    const uint64_t cell = tv / per_cell;
+    position_index = tv % per_cell;
+    auto* d = f.mutable_disk();
+    d->set_drive(ts.disk().drive());
+    d->set_lba(g.start + cell / g.cells_per_sector);
+    d->set_count(1);
+    d->set_kind(pb::DISK_CORRUPT_READ);
+    d->set_offset(static_cast<uint32_t>(g.byte_start + (cell % g.cells_per_sector) * g.width));
+    f.set_width(g.width);
+    for (unsigned b = 0; b < g.width * 8; ++b) positions.push_back(b);
+    cell_mask = full_mask(g.width * 8);
+  } else if (g.target == TargetKind::Serial) {
+    auto* st = f.mutable_serial();
+    st->set_com(ts.serial().com());
+    st->set_direction(ts.serial().direction());
+    st->set_action(pb::SERIAL_CORRUPT);
+    for (unsigned b = 0; b < 8; ++b) positions.push_back(b);
+    position_index = tv;
+    cell_mask = 0xFF;
+  } else if (g.target == TargetKind::Register) {
     auto it = std::upper_bound(g.reg_offsets.begin(), g.reg_offsets.end(), tv);
     size_t r = static_cast<size_t>(it - g.reg_offsets.begin()) - 1;
     f.set_register_name(g.regs[r]);
@@ -296,7 +440,9 @@ pb::Fault FaultSpace::at(uint64_t index) const {
     for (unsigned b = 0; b < g.width * 8; ++b) positions.push_back(b);
     cell_mask = full_mask(g.width * 8);
   }
-  if (!g.per_bit) {
+  if (g.modelless) {
+    // no mask
+  } else if (!g.per_bit) {
     f.set_bit_mask(cell_mask);
   } else {
     uint64_t mask = uint64_t(1) << positions[position_index];

@@ -12,6 +12,17 @@
 //        k-1 bits are drawn deterministically from the fault's index.
 //      set_value / random_value: one variant per cell/register (the whole
 //        value; bit_mask = the full mask of the cell).
+//    Device fields (DeviceSpace, names or "prefix*" in file order, each
+//      field once): like registers, one variant per bit of the field's
+//      width for bit models, one per field otherwise.
+//    Disk: read corruption: sectors x cells (byte range / width) x bits
+//      (bit models) or x 1; read/write error and timeout: one per sector
+//      (no model). The concrete fault covers one sector (count 1).
+//    Serial: corruption: 8 bit positions (bit models) or 1; drop: 1.
+//    IRQ lines: one per listed line (no model).
+//    Targets without a model (disk errors/timeouts, serial drop, irq) get
+//    a Fault without model and bit_mask; a group giving them a model is
+//    rejected.
 //  - trigger points: instructions / time_ns Range{start, end, step} (end 0 =
 //    the golden run's end), or the occurrences Range of a pc, memory_access,
 //    port or output trigger (default: the first occurrence only). A group
@@ -28,6 +39,7 @@
 #include "campaign.pb.h"
 #include "core/boot/elf_image.h"
 #include "fault.pb.h"
+#include "faults/device_fields.h"
 
 namespace faultline::faults {
 
@@ -36,6 +48,9 @@ struct GoldenInfo {
   uint64_t end_time_ns = 0;
   const SymbolTable* symbols = nullptr;
   uint64_t ram_bytes = 0;  // 0: physical ranges are not checked against RAM
+  // Device register fields and widths (device_field_infos(platform)); empty:
+  // default_pc_device_fields() is used when a group needs them.
+  std::vector<DeviceFieldInfo> device_fields;
 };
 
 class FaultSpace {
@@ -56,7 +71,7 @@ class FaultSpace {
   std::vector<uint64_t> plan(const pb::Sampling& sampling) const;
 
  private:
-  enum class TargetKind : uint8_t { Physical, Virtual, Register };
+  enum class TargetKind : uint8_t { Physical, Virtual, Register, Field, Disk, Serial, Irq };
   enum class ModelKind : uint8_t { BitFlip, StuckAt, SetValue, RandomValue };
   struct Group {
     std::string name;
@@ -66,8 +81,13 @@ class FaultSpace {
     uint32_t width = 1;       // memory: bytes per cell
     uint64_t cells = 0;       // memory: number of cells
     std::vector<std::string> regs;
-    std::vector<uint64_t> reg_offsets;  // prefix sums of variants per register (size regs+1)
+    std::vector<uint64_t> reg_offsets;  // prefix sums of variants per register/field (size regs+1)
+    std::vector<unsigned> field_bits;   // device fields: width of regs[i]
+    bool modelless = false;             // disk error/timeout, serial drop, irq
+    uint64_t byte_start = 0, cells_per_sector = 1;  // disk corruption
+    std::vector<uint32_t> lines;                    // irq
     pb::Model model;
+    pb::TargetSpace target_space;
     ModelKind model_kind = ModelKind::BitFlip;
     unsigned flip_bits = 1;
     bool per_bit = true;

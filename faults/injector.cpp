@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "devices/pc/pc_platform.h"
 #include "faults/prng.h"
 
 namespace faultline::faults {
@@ -33,9 +34,23 @@ const char* cell_name(unsigned width) {
   return width == 1 ? "byte" : width == 2 ? "word" : "dword";
 }
 
+constexpr uint64_t kMaxListedHits = 8;
+
+const char* disk_kind_name(pb::DiskFaultKind k) {
+  switch (k) {
+    case pb::DISK_READ_ERROR: return "read error";
+    case pb::DISK_WRITE_ERROR: return "write error";
+    case pb::DISK_TIMEOUT: return "timeout";
+    default: return "read corruption";
+  }
+}
+
+bool has_model(const pb::Fault& f) { return f.model().kind_case() != pb::Model::KIND_NOT_SET; }
+
 }  // namespace
 
-FaultInjector::FaultInjector(Machine& m, const SymbolTable* symbols) : m_(m), symbols_(symbols) {}
+FaultInjector::FaultInjector(Machine& m, const SymbolTable* symbols, PcPlatform* pc)
+    : m_(m), symbols_(symbols), pc_(pc) {}
 
 FaultInjector::~FaultInjector() { disarm(); }
 
@@ -43,10 +58,13 @@ FaultInjector::~FaultInjector() { disarm(); }
 
 void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
   reg_.reset();
+  field_.reset();
+  target_ = Target::Memory;
   const bool whole_value = f.model().kind_case() == pb::Model::kSetValue ||
                            f.model().kind_case() == pb::Model::kRandomValue;
   uint64_t valid = 0;
   std::string what;
+  bool modelled = true;
   switch (f.target_case()) {
     case pb::Fault::kPhysicalAddress:
     case pb::Fault::kVirtualAddress: {
@@ -63,7 +81,31 @@ void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
       what = std::to_string(width_) + "-byte cell";
       break;
     }
+    case pb::Fault::kDeviceField:
+    case pb::Fault::kDisk:
+    case pb::Fault::kSerial:
+    case pb::Fault::kIrq:
+      validate_platform_target(f);
+      if (target_ == Target::Field) {
+        valid = full_mask(field_->bits);
+        what = "device field " + field_->name;
+        break;
+      }
+      if (target_ == Target::Disk && f.disk().kind() == pb::DISK_CORRUPT_READ) {
+        valid = full_mask(width_ * 8);
+        what = std::to_string(width_) + "-byte disk cell";
+        break;
+      }
+      if (target_ == Target::Serial && f.serial().action() == pb::SERIAL_CORRUPT) {
+        valid = 0xFF;
+        what = "serial byte";
+        break;
+      }
+      // Kinds without a model (errors, timeouts, drops, interrupts).
+      modelled = false;
+      break;
     case pb::Fault::kRegisterName: {
+      target_ = Target::Register;
       reg_ = find_register(f.register_name());
       if (!reg_) throw std::invalid_argument("unknown register '" + f.register_name() + "'");
       if (f.duration().kind_case() == pb::Duration::kPermanent)
@@ -74,31 +116,36 @@ void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
       break;
     }
     case pb::Fault::TARGET_NOT_SET:
-      throw std::invalid_argument("fault has no target (physical_address, virtual_address or register_name)");
+      throw std::invalid_argument(
+          "fault has no target (physical_address, virtual_address, register_name, device_field, disk, "
+          "serial or irq)");
     default:
       throw std::invalid_argument("this fault target kind is not supported by the injector yet");
   }
-  switch (f.model().kind_case()) {
-    case pb::Model::KIND_NOT_SET:  // no model: flip the bit_mask bits
-    case pb::Model::kBitFlip:
-    case pb::Model::kStuckAt:
-    case pb::Model::kSetValue:
-    case pb::Model::kRandomValue:
-      break;
-    default:
-      throw std::invalid_argument("this fault model is not supported by the injector yet");
+  mask_ = 0;
+  if (modelled) {
+    switch (f.model().kind_case()) {
+      case pb::Model::KIND_NOT_SET:  // no model: flip the bit_mask bits
+      case pb::Model::kBitFlip:
+      case pb::Model::kStuckAt:
+      case pb::Model::kSetValue:
+      case pb::Model::kRandomValue:
+        break;
+      default:
+        throw std::invalid_argument("this fault model is not supported by the injector yet");
+    }
+    mask_ = f.bit_mask();
+    if (mask_ == 0) {
+      if (!whole_value) throw std::invalid_argument("fault bit_mask is 0: no bit to flip or force");
+      mask_ = valid;
+    }
+    if (mask_ & ~valid)
+      throw std::invalid_argument("bit_mask " + hex(f.bit_mask(), 1) + " has bits outside the " + what +
+                                  " (valid " + hex(valid, 1) + ")");
+    if (f.model().kind_case() == pb::Model::kStuckAt && f.model().stuck_at().value() > 1)
+      throw std::invalid_argument("stuck_at value must be 0 or 1, got " +
+                                  std::to_string(f.model().stuck_at().value()));
   }
-  mask_ = f.bit_mask();
-  if (mask_ == 0) {
-    if (!whole_value) throw std::invalid_argument("fault bit_mask is 0: no bit to flip or force");
-    mask_ = valid;
-  }
-  if (mask_ & ~valid)
-    throw std::invalid_argument("bit_mask " + hex(f.bit_mask(), 1) + " has bits outside the " + what +
-                                " (valid " + hex(valid, 1) + ")");
-  if (f.model().kind_case() == pb::Model::kStuckAt && f.model().stuck_at().value() > 1)
-    throw std::invalid_argument("stuck_at value must be 0 or 1, got " +
-                                std::to_string(f.model().stuck_at().value()));
   if (f.duration().kind_case() == pb::Duration::kIntermittentInstructions &&
       f.duration().intermittent_instructions() == 0)
     throw std::invalid_argument("intermittent_instructions must be at least 1");
@@ -132,6 +179,95 @@ void FaultInjector::validate(const pb::Fault& f, bool check_trigger) {
       break;
     default:
       throw std::invalid_argument("this trigger kind is not supported by the injector yet");
+  }
+}
+
+void FaultInjector::validate_platform_target(const pb::Fault& f) {
+  const char* kind = f.target_case() == pb::Fault::kDeviceField ? "a device register"
+                     : f.target_case() == pb::Fault::kDisk      ? "a disk"
+                     : f.target_case() == pb::Fault::kSerial    ? "a serial"
+                                                                : "an interrupt line";
+  if (!pc_) throw std::invalid_argument(std::string(kind) + " fault needs the PC platform");
+  const bool permanent = f.duration().kind_case() == pb::Duration::kPermanent;
+  switch (f.target_case()) {
+    case pb::Fault::kDeviceField: {
+      target_ = Target::Field;
+      for (FaultField& ff : pc_->fault_fields())
+        if (ff.name == f.device_field()) field_ = std::move(ff);
+      if (!field_)
+        throw std::invalid_argument("unknown device field '" + f.device_field() + "' on this platform");
+      if (permanent)
+        throw std::invalid_argument("permanent device register faults are not supported (field " +
+                                    f.device_field() + ")");
+      return;
+    }
+    case pb::Fault::kDisk: {
+      target_ = Target::Disk;
+      const pb::DiskTarget& d = f.disk();
+      if (d.drive() > 3)
+        throw std::invalid_argument("disk drive " + std::to_string(d.drive()) + " is not 0..3");
+      IdeChannel* ch = pc_->ide(d.drive() / 2);
+      if (!ch || !ch->present(d.drive() % 2))
+        throw std::invalid_argument("disk drive " + std::to_string(d.drive()) + " has no disk attached");
+      const uint64_t count = d.count() == 0 ? 1 : d.count();
+      if (d.lba() + count < d.lba()) throw std::invalid_argument("disk sector range overflows");
+      switch (d.kind()) {
+        case pb::DISK_CORRUPT_READ:
+          width_ = f.width() == 0 ? 1 : f.width();
+          if (width_ != 1 && width_ != 2 && width_ != 4)
+            throw std::invalid_argument("disk cell width must be 1, 2 or 4 bytes, got " +
+                                        std::to_string(width_));
+          if (d.offset() + width_ > DiskImage::kSectorSize)
+            throw std::invalid_argument("disk cell at offset " + std::to_string(d.offset()) +
+                                        " does not fit a 512-byte sector");
+          return;
+        case pb::DISK_READ_ERROR:
+        case pb::DISK_WRITE_ERROR:
+        case pb::DISK_TIMEOUT:
+          if (has_model(f))
+            throw std::invalid_argument(std::string("disk ") + disk_kind_name(d.kind()) +
+                                        " faults take no model (a model only applies to read corruption)");
+          return;
+        default:
+          throw std::invalid_argument("unknown disk fault kind " + std::to_string(d.kind()));
+      }
+    }
+    case pb::Fault::kSerial: {
+      target_ = Target::Serial;
+      const pb::SerialTarget& st = f.serial();
+      if (st.com() < 1 || st.com() > 4)
+        throw std::invalid_argument("serial com " + std::to_string(st.com()) + " is not 1..4");
+      if (!pc_->com(st.com() - 1))
+        throw std::invalid_argument("COM" + std::to_string(st.com()) + " is not present on this platform");
+      if (st.direction() != pb::SERIAL_TX && st.direction() != pb::SERIAL_RX)
+        throw std::invalid_argument("unknown serial direction " + std::to_string(st.direction()));
+      if (st.action() == pb::SERIAL_DROP) {
+        if (has_model(f))
+          throw std::invalid_argument("serial drop faults take no model (drop loses the byte)");
+      } else if (st.action() != pb::SERIAL_CORRUPT) {
+        throw std::invalid_argument("unknown serial action " + std::to_string(st.action()));
+      }
+      return;
+    }
+    case pb::Fault::kIrq: {
+      const pb::IrqTarget& it = f.irq();
+      if (it.line() > 15)
+        throw std::invalid_argument("irq line " + std::to_string(it.line()) + " is not 0..15");
+      if (has_model(f)) throw std::invalid_argument("interrupt line faults take no model");
+      if (it.kind() == pb::IRQ_LOST) {
+        target_ = Target::IrqLost;
+      } else if (it.kind() == pb::IRQ_SPURIOUS) {
+        target_ = Target::IrqSpurious;
+        if (f.duration().kind_case() == pb::Duration::kPermanent ||
+            f.duration().kind_case() == pb::Duration::kIntermittentInstructions)
+          throw std::invalid_argument("spurious interrupts are transient only (one pulse at the trigger)");
+      } else {
+        throw std::invalid_argument("unknown irq fault kind " + std::to_string(it.kind()));
+      }
+      return;
+    }
+    default:
+      return;
   }
 }
 
@@ -381,6 +517,7 @@ void FaultInjector::remove_trigger_hooks() {
 void FaultInjector::disarm() {
   remove_trigger_hooks();
   cancel(window_event_);
+  remove_platform_hooks();
   if (enforcing_) {
     enforcing_ = false;
     sync_watches();
@@ -422,10 +559,16 @@ void FaultInjector::write_cell(uint64_t v) {
 }
 
 uint64_t FaultInjector::read_target() const {
+  if (field_) return field_->get() & full_mask(field_->bits);
   return reg_ ? read_register(m_.cpu(), *reg_) : read_cell();
 }
 
 void FaultInjector::write_target(uint64_t v) {
+  if (field_) {
+    field_->set(v & full_mask(field_->bits));
+    m_.cpu().async_check();  // an interrupt output may have changed
+    return;
+  }
   if (reg_) {
     write_register(m_.cpu(), *reg_, v);
     return;
@@ -440,10 +583,33 @@ void FaultInjector::write_target(uint64_t v) {
   m_.cpu().async_check();
 }
 
+uint64_t FaultInjector::apply_model(uint64_t original) const {
+  const pb::Model& model = fault_.model();
+  switch (model.kind_case()) {
+    case pb::Model::KIND_NOT_SET:
+    case pb::Model::kBitFlip:
+      return original ^ mask_;
+    case pb::Model::kStuckAt:
+      return model.stuck_at().value() ? (original | mask_) : (original & ~mask_);
+    case pb::Model::kSetValue:
+      return (original & ~mask_) | (model.set_value().value() & mask_);
+    case pb::Model::kRandomValue: {
+      Xoshiro256 rng(fault_.random_seed());
+      return (original & ~mask_) | (rng.next() & mask_);
+    }
+    default:  // rejected by validate()
+      return original;
+  }
+}
+
 void FaultInjector::apply() {
   Cpu& cpu = m_.cpu();
   record_.at_instruction = cpu.ticks();
   record_.at_time_ns = m_.now_ns();
+  if (target_ != Target::Memory && target_ != Target::Register && target_ != Target::Field) {
+    apply_platform();
+    return;
+  }
   std::string where;
   cell_.clear();
   if (fault_.target_case() == pb::Fault::kPhysicalAddress) {
@@ -468,41 +634,28 @@ void FaultInjector::apply() {
       cell_.push_back(pa);
     }
     where = "virt " + hex(fault_.virtual_address(), 1) + " (phys " + hex(cell_[0], 1) + ")";
+  } else if (field_) {
+    where = field_->name;
   } else {
     where = fault_.register_name();
   }
 
   original_ = read_target();
-  uint64_t v = original_;
-  const pb::Model& model = fault_.model();
-  switch (model.kind_case()) {
-    case pb::Model::KIND_NOT_SET:
-    case pb::Model::kBitFlip: v = original_ ^ mask_; break;
-    case pb::Model::kStuckAt:
-      v = model.stuck_at().value() ? (original_ | mask_) : (original_ & ~mask_);
-      break;
-    case pb::Model::kSetValue: v = (original_ & ~mask_) | (model.set_value().value() & mask_); break;
-    case pb::Model::kRandomValue: {
-      Xoshiro256 rng(fault_.random_seed());
-      v = (original_ & ~mask_) | (rng.next() & mask_);
-      break;
-    }
-    default:  // rejected by validate()
-      break;
-  }
+  const uint64_t v = apply_model(original_);
   forced_ = v & mask_;
   write_target(v);
   const uint64_t now = read_target();
-  const unsigned digits = reg_ ? (reg_->bits + 3) / 4 : width_ * 2;
+  const bool memory = target_ == Target::Memory;
+  const unsigned digits = reg_ ? (reg_->bits + 3) / 4 : field_ ? (field_->bits + 3) / 4 : width_ * 2;
   record_.injected = true;
-  record_.detail = where + (reg_ ? " " : std::string(" ") + cell_name(width_) + " ") + hex(original_, digits) +
-                   "->" + hex(now, digits);
+  record_.detail = where + (!memory ? " " : std::string(" ") + cell_name(width_) + " ") +
+                   hex(original_, digits) + "->" + hex(now, digits);
 
   // Duration.
   const pb::Duration& d = fault_.duration();
   if (d.kind_case() == pb::Duration::kPermanent ||
       d.kind_case() == pb::Duration::kIntermittentInstructions) {
-    if (!reg_) {
+    if (memory) {
       enforcing_ = true;
       sync_watches();
     }
@@ -527,6 +680,12 @@ void FaultInjector::enforce(uint32_t paddr, unsigned size) {
 }
 
 void FaultInjector::end_window() {
+  if (target_ != Target::Memory && target_ != Target::Register && target_ != Target::Field) {
+    end_stream();
+    stream_suffix_ += "; window ended at tick " + std::to_string(m_.cpu().ticks());
+    update_stream_detail();
+    return;
+  }
   if (enforcing_) {
     enforcing_ = false;
     sync_watches();
@@ -537,6 +696,179 @@ void FaultInjector::end_window() {
   uint64_t v = (cur & ~changed) | (original_ & changed);
   write_target(v);
   record_.detail += "; restored at tick " + std::to_string(m_.cpu().ticks());
+}
+
+// ---- platform targets: disk, serial, interrupt lines -----------------------------------
+
+void FaultInjector::update_stream_detail() {
+  record_.detail = stream_base_ + stream_hits_;
+  if (hits_ > kMaxListedHits) record_.detail += "; " + std::to_string(hits_) + " hits in all";
+  record_.detail += stream_suffix_;
+}
+
+void FaultInjector::note_hit(const std::string& what) {
+  record_.injected = true;
+  ++hits_;
+  if (hits_ <= kMaxListedHits) stream_hits_ += "; " + what + " at tick " + std::to_string(m_.cpu().ticks());
+  // A transient fault hits once.
+  if (fault_.duration().kind_case() != pb::Duration::kPermanent &&
+      fault_.duration().kind_case() != pb::Duration::kIntermittentInstructions)
+    stream_active_ = false;
+  update_stream_detail();
+}
+
+// The window of an intermittent stream fault ended (or disarm): no more hits.
+// A lost-interrupt line the device still drives high is raised again.
+void FaultInjector::end_stream() {
+  stream_active_ = false;
+  if (irq_hooked_) {
+    const unsigned line = fault_.irq().line();
+    if (device_level_ && !pc_->pic().line_level(line)) pc_->pic().force_line(line, true);
+  }
+}
+
+void FaultInjector::apply_platform() {
+  hits_ = 0;
+  stream_hits_.clear();
+  stream_suffix_.clear();
+  record_.injected = false;
+  PicPair& pic = pc_->pic();
+  switch (target_) {
+    case Target::IrqSpurious: {
+      const unsigned line = fault_.irq().line();
+      if (pic.line_level(line)) {
+        pic.force_line(line, false);
+        pic.force_line(line, true);
+        record_.detail =
+            "irq " + std::to_string(line) + " was asserted: dropped and raised again (spurious edge)";
+      } else {
+        pic.force_line(line, true);
+        pic.force_line(line, false);
+        record_.detail = "irq " + std::to_string(line) + " pulsed (spurious interrupt)";
+      }
+      record_.injected = true;
+      m_.cpu().async_check();
+      return;
+    }
+    case Target::IrqLost: {
+      const unsigned line = fault_.irq().line();
+      stream_base_ = "irq " + std::to_string(line) + " lost interrupt armed";
+      device_level_ = pic.line_level(line);
+      prev_line_filter_ = pic.line_filter;
+      pic.line_filter = [this, line](unsigned irq, bool level) {
+        if (prev_line_filter_ && !prev_line_filter_(irq, level)) return false;
+        if (irq != line) return true;
+        device_level_ = level;
+        if (!stream_active_ || !level || pc_->pic().line_level(line)) return true;
+        note_hit("assertion of irq " + std::to_string(line) + " dropped");
+        return false;
+      };
+      irq_hooked_ = true;
+      break;
+    }
+    case Target::Disk: {
+      const pb::DiskTarget& d = fault_.disk();
+      const uint64_t first = d.lba(), count = d.count() == 0 ? 1 : d.count();
+      stream_base_ = "disk " + std::to_string(d.drive()) + " lba " + std::to_string(first) +
+                     (count > 1 ? ".." + std::to_string(first + count - 1) : "") + " " +
+                     disk_kind_name(d.kind());
+      if (d.kind() == pb::DISK_CORRUPT_READ)
+        stream_base_ += std::string(" (") + cell_name(width_) + " at offset " + std::to_string(d.offset()) +
+                        ", mask " + hex(mask_, width_ * 2) + ")";
+      stream_base_ += " armed";
+      IdeChannel* ch = pc_->ide(d.drive() / 2);
+      ch->set_fault_hook(d.drive() % 2, [this, first, count](uint64_t lba, bool write) -> IoFault {
+        if (!stream_active_ || lba < first || lba - first >= count) return IoFault::none();
+        const pb::DiskFaultKind kind = fault_.disk().kind();
+        switch (kind) {
+          case pb::DISK_CORRUPT_READ:
+            if (write) return IoFault::none();
+            return IoFault::corruption([this, lba](std::span<uint8_t> sector) {
+              const unsigned off = fault_.disk().offset();
+              uint64_t before = 0;
+              for (unsigned k = 0; k < width_; ++k) before |= uint64_t(sector[off + k]) << (8 * k);
+              const uint64_t after = apply_model(before);
+              for (unsigned k = 0; k < width_; ++k) sector[off + k] = static_cast<uint8_t>(after >> (8 * k));
+              note_hit("read of lba " + std::to_string(lba) + " corrupted: offset " + std::to_string(off) +
+                       " " + hex(before, width_ * 2) + "->" + hex(after, width_ * 2));
+            });
+          case pb::DISK_READ_ERROR:
+            if (write) return IoFault::none();
+            note_hit("read of lba " + std::to_string(lba) + " failed (UNC)");
+            return IoFault::fail(ata::kErrorUnc);
+          case pb::DISK_WRITE_ERROR:
+            if (!write) return IoFault::none();
+            note_hit("write of lba " + std::to_string(lba) + " failed (IDNF)");
+            return IoFault::fail(ata::kErrorIdnf);
+          case pb::DISK_TIMEOUT:
+            note_hit(std::string(write ? "write" : "read") + " of lba " + std::to_string(lba) +
+                     " hung (timeout)");
+            return IoFault::timeout();
+          default:
+            return IoFault::none();
+        }
+      });
+      disk_hooked_ = true;
+      break;
+    }
+    case Target::Serial: {
+      const pb::SerialTarget& st = fault_.serial();
+      Uart* u = pc_->com(st.com() - 1);
+      const bool rx = st.direction() == pb::SERIAL_RX;
+      const bool drop = st.action() == pb::SERIAL_DROP;
+      const std::string name = "com" + std::to_string(st.com()) + (rx ? " rx" : " tx");
+      stream_base_ =
+          name + (drop ? " byte drop" : " byte corruption (mask " + hex(mask_, 2) + ")") + " armed";
+      auto& filter = rx ? u->rx_filter : u->tx_filter;
+      prev_serial_filter_ = filter;
+      filter = [this, drop, name](uint8_t& b) {
+        if (prev_serial_filter_ && !prev_serial_filter_(b)) return false;
+        if (!stream_active_) return true;
+        if (drop) {
+          note_hit(name + " byte " + hex(b, 2) + " dropped");
+          return false;
+        }
+        const auto after = static_cast<uint8_t>(apply_model(b));
+        note_hit(name + " byte " + hex(b, 2) + "->" + hex(after, 2));
+        b = after;
+        return true;
+      };
+      serial_hooked_ = true;
+      break;
+    }
+    default:
+      return;
+  }
+  stream_active_ = true;
+  update_stream_detail();
+  const pb::Duration& d = fault_.duration();
+  if (d.kind_case() == pb::Duration::kIntermittentInstructions)
+    window_event_ = schedule_tick(m_.cpu().ticks() + d.intermittent_instructions(), [this] {
+      window_event_.reset();
+      end_window();
+    });
+}
+
+void FaultInjector::remove_platform_hooks() {
+  if (!pc_) return;
+  if (irq_hooked_) {
+    end_stream();
+    pc_->pic().line_filter = std::move(prev_line_filter_);
+    prev_line_filter_ = nullptr;
+    irq_hooked_ = false;
+  }
+  if (disk_hooked_) {
+    pc_->ide(fault_.disk().drive() / 2)->set_fault_hook(fault_.disk().drive() % 2, nullptr);
+    disk_hooked_ = false;
+  }
+  if (serial_hooked_) {
+    Uart* u = pc_->com(fault_.serial().com() - 1);
+    (fault_.serial().direction() == pb::SERIAL_RX ? u->rx_filter : u->tx_filter) =
+        std::move(prev_serial_filter_);
+    prev_serial_filter_ = nullptr;
+    serial_hooked_ = false;
+  }
+  stream_active_ = false;
 }
 
 }  // namespace faultline::faults

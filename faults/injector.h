@@ -14,6 +14,55 @@
 //    mask applies to the 64-bit significand of the stack-relative register).
 //  Memory is written through Cpu::write_phys (decoded code and dirty
 //  tracking stay coherent) followed by Cpu::invalidate_code_page.
+//  The remaining targets need the PC platform (constructor argument `pc`;
+//  without it they throw std::invalid_argument "... needs the PC
+//  platform"):
+//  - device registers: `device_field`, a PcPlatform::fault_fields() name
+//    ("pic.master.imr", "pit.ch0.count", "com1.lcr", "ide0.status",
+//    "rtc.cmos[0x10]", ...; devices/fault_field.h). The model works on the
+//    field's value like on a register (bit_mask inside the field's width;
+//    0 = the whole field for set/random); the new value is written through
+//    the device, which keeps itself consistent (PIC re-evaluates INTR, PIT
+//    re-arms its IRQ 0 event, UART/IDE/RTC re-evaluate their IRQ).
+//    Transient or intermittent (restored like a register); permanent is
+//    rejected. Detail: "pic.master.imr 0xb8->0xb9".
+//  - disk sectors: `disk` {drive 0..3 (with a disk attached), lba, count
+//    (0 = 1), kind, offset}. Installed as the drive's IDE IoFaultHook when
+//    the trigger fires; a matching sector transfer is then hit:
+//      DISK_CORRUPT_READ: the model (bit_mask over the `width`-byte cell at
+//        `offset`, little-endian) changes the data a read returns; the
+//        image and overlay keep the true data; writes are not affected;
+//      DISK_READ_ERROR / DISK_WRITE_ERROR: the read (write) command ends
+//        with ERR, error UNC (IDNF), the LBA registers at the sector; a
+//        failed write does not reach the image;
+//      DISK_TIMEOUT: a read or write never completes (BSY stays set, no
+//        interrupt) until the guest resets the channel (SRST).
+//  - serial bytes: `serial` {com 1..4 (present), direction, action}: TX
+//    bytes before they reach the host backend (Uart::tx_filter), RX host
+//    bytes before the receiver (rx_filter); SERIAL_DROP loses the byte,
+//    SERIAL_CORRUPT applies the model to it (bit_mask within 0xff).
+//  - IRQ lines: `irq` {line 0..15, kind} on PicPair::line_filter (device
+//    lines before the IRQ 2 -> 9 routing). IRQ_LOST: an assertion (a
+//    rising level the PIC does not already see) is kept from the PIC;
+//    the device's later lowering passes. IRQ_SPURIOUS: at the trigger the
+//    line is pulsed (raised and lowered; a line the device holds high is
+//    lowered and raised again: one extra edge); transient only.
+//  Disk, serial and lost-IRQ faults are stream faults: the trigger arms
+//  them, and the duration says which transfers they hit: transient = the
+//  first matching one after the trigger (one sector, one byte, one
+//  assertion), permanent = every one until disarm, intermittent K = every
+//  one during K instruction ticks (a lost-IRQ line the device still holds
+//  high is raised at the window's end). For them record().injected turns
+//  true at the first hit, not at the trigger (at_instruction/at_time_ns
+//  are the trigger's); the detail names what was armed and lists the
+//  first 8 hits ("disk 0 lba 100 read error armed; read of lba 100 failed
+//  (UNC) at tick 1234"), then the total ("; 20 hits in all"). Disk,
+//  serial and IRQ faults take no model except disk read corruption and
+//  serial corruption (a model on the others is rejected). The platform
+//  must outlive the injector. disarm() removes the hooks: the serial and
+//  line filters found at arming are chained and put back; the drive's IDE
+//  fault hook is cleared (IdeChannel has no getter to chain it). A
+//  lost-IRQ line the device still holds high is raised at disarm too.
 // Models: bit_flip (flip the masked bits), stuck_at 0/1 (force them),
 //  set_value (masked value; bit_mask 0 = the whole cell), random_value (a
 //  xoshiro256** value seeded with random_seed, masked the same way).
@@ -74,8 +123,13 @@
 
 #include "core/boot/elf_image.h"
 #include "core/machine.h"
+#include "devices/fault_field.h"
 #include "fault.pb.h"
 #include "faults/registers.h"
+
+namespace faultline {
+class PcPlatform;
+}
 
 namespace faultline::faults {
 
@@ -88,7 +142,9 @@ struct InjectionRecord {
 
 class FaultInjector {
  public:
-  FaultInjector(Machine& m, const SymbolTable* symbols);
+  // `pc`: the machine's PC platform (null: memory and register faults only;
+  // device/disk/serial/irq faults are rejected).
+  FaultInjector(Machine& m, const SymbolTable* symbols, PcPlatform* pc = nullptr);
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
   ~FaultInjector();  // removes every hook it installed
@@ -107,7 +163,15 @@ class FaultInjector {
 
  private:
   using EventId = VirtualClock::EventId;
+  enum class Target : uint8_t { Memory, Register, Field, Disk, Serial, IrqLost, IrqSpurious };
   void validate(const pb::Fault& f, bool check_trigger);
+  void validate_platform_target(const pb::Fault& f);
+  uint64_t apply_model(uint64_t v) const;
+  void apply_platform();
+  void note_hit(const std::string& what);
+  void update_stream_detail();
+  void end_stream();
+  void remove_platform_hooks();
   void install_trigger();
   void trigger_met_deferred();
   void fire();
@@ -130,12 +194,15 @@ class FaultInjector {
 
   Machine& m_;
   const SymbolTable* symbols_;
+  PcPlatform* pc_;
   pb::Fault fault_;
   bool armed_ = false;
   InjectionRecord record_;
 
   // Resolved fault.
+  Target target_ = Target::Memory;
   std::optional<RegisterInfo> reg_;
+  std::optional<FaultField> field_;
   unsigned width_ = 1;
   uint64_t mask_ = 0;
 
@@ -171,6 +238,18 @@ class FaultInjector {
   std::vector<uint32_t> cell_;
   uint64_t forced_ = 0, original_ = 0;
   bool enforcing_ = false;
+
+  // Stream faults (disk, serial, lost IRQ): active from the trigger until
+  // the first hit (transient), the window's end or disarm.
+  bool stream_active_ = false;
+  uint64_t hits_ = 0;
+  std::string stream_base_, stream_hits_, stream_suffix_;
+  bool disk_hooked_ = false;
+  bool serial_hooked_ = false;
+  std::function<bool(uint8_t&)> prev_serial_filter_;
+  bool irq_hooked_ = false;
+  std::function<bool(unsigned, bool)> prev_line_filter_;
+  bool device_level_ = false;  // level the device drives on the lost line
 };
 
 }  // namespace faultline::faults

@@ -114,6 +114,13 @@ class IdeChannel final : public Device {
   std::string save() const override;
   void load(const std::string& state) override;
   void after_load() override { update_irq(); }
+  // The channel's task file (8 bits each): "status", "error", "feature",
+  // "sector_count", "lba_low", "lba_mid", "lba_high", "device",
+  // "device_control" (nIEN is honoured at once; SRST acts only when the
+  // guest writes the register). The command in progress is not changed
+  // (a flipped status bit is what the guest sees until the drive next sets
+  // status); the IRQ output is re-evaluated.
+  FaultFields fault_fields() override;
 
   // The control block (offset 0 at 0x3F6/0x376). Its state is the
   // channel's; its message holds the version only.

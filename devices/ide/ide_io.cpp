@@ -160,4 +160,23 @@ void IdeChannel::Control::write(uint32_t offset, unsigned size, uint32_t value) 
     if (offset + i == 0) channel_.write_device_control(static_cast<uint8_t>(value >> (8 * i)));
 }
 
+FaultFields IdeChannel::fault_fields() {
+  auto field = [this](const char* name, uint8_t IdeChannel::*reg) {
+    return FaultField{name, 8, [this, reg] { return uint64_t(this->*reg); },
+                      [this, reg](uint64_t v) {
+                        this->*reg = static_cast<uint8_t>(v);
+                        update_irq();
+                      }};
+  };
+  return {field("status", &IdeChannel::status_),
+          field("error", &IdeChannel::error_),
+          field("feature", &IdeChannel::feature_),
+          field("sector_count", &IdeChannel::count_),
+          field("lba_low", &IdeChannel::lba_low_),
+          field("lba_mid", &IdeChannel::lba_mid_),
+          field("lba_high", &IdeChannel::lba_high_),
+          field("device", &IdeChannel::device_),
+          field("device_control", &IdeChannel::device_control_)};
+}
+
 }  // namespace faultline

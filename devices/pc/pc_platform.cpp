@@ -245,6 +245,27 @@ std::string PcPlatform::com_output(unsigned index) const {
   return index < 4 && com_memory_[index] ? com_memory_[index]->output() : std::string();
 }
 
+FaultFields PcPlatform::fault_fields() {
+  FaultFields out;
+  auto add = [&out](const std::string& prefix, Device& d) {
+    for (FaultField& f : d.fault_fields()) {
+      f.name = prefix + f.name;
+      out.push_back(std::move(f));
+    }
+  };
+  add("pic.master.", pic_.master());
+  add("pic.slave.", pic_.slave());
+  add("pit.", *pit_);
+  add("rtc.", *rtc_);
+  for (unsigned i = 0; i < 4; ++i)
+    if (com_[i]) add("com" + std::to_string(i + 1) + ".", *com_[i]);
+  if (pci_) {
+    add("ide0.", pci_->ide0);
+    add("ide1.", pci_->ide1);
+  }
+  return out;
+}
+
 std::vector<Device*> PcPlatform::devices() const {
   // The PIC first: loading it before the others lets their after_load()
   // re-drive lines into a PIC that already has its state.

@@ -166,6 +166,12 @@ class PcPlatform {
   // Every device with state, in save/load order.
   std::vector<Device*> devices() const;
 
+  // Device registers fault injection may target, with platform prefixes:
+  // "pic.master.*", "pic.slave.*", "pit.*", "rtc.*", "com1.*".."com4.*"
+  // (present ports only), "ide0.*", "ide1.*" (with pci_ide). See each
+  // device's fault_fields() for its fields and what a write does.
+  FaultFields fault_fields();
+
   // Hardware reset of every device (NVRAM and time survive in the RTC);
   // re-derives A20 from the devices.
   void reset();

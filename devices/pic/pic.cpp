@@ -104,6 +104,21 @@ void Pic8259::end_of_interrupt(int ir, bool rotate) {
   changed();
 }
 
+FaultFields Pic8259::fault_fields() {
+  auto field = [this](const char* name, uint8_t Pic8259::*reg) {
+    return FaultField{name, 8, [this, reg] { return uint64_t(this->*reg); },
+                      [this, reg](uint64_t v) {
+                        this->*reg = static_cast<uint8_t>(v);
+                        changed();
+                      }};
+  };
+  FaultFields f{field("irr", &Pic8259::irr_), field("isr", &Pic8259::isr_), field("imr", &Pic8259::imr_)};
+  f.push_back({"elcr", 8, [this] { return uint64_t(elcr_); },
+               [this](uint64_t v) { set_elcr(static_cast<uint8_t>(v)); }});
+  f.push_back(field("icw2", &Pic8259::icw2_));
+  return f;
+}
+
 void Pic8259::changed() {
   if (on_change_) on_change_();
 }
@@ -122,6 +137,12 @@ PicPair::PicPair() {
 }
 
 void PicPair::set_irq(unsigned irq, bool level) {
+  if (line_filter && !line_filter(irq, level)) return;
+  force_line(irq, level);
+}
+
+void PicPair::force_line(unsigned irq, bool level) {
+  irq &= 15;
   if (irq == 2) irq = 9;
   if (irq < 8)
     master_.set_input(irq, level);

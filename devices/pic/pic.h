@@ -37,6 +37,10 @@ class Pic8259 final : public Device {
   std::string save() const override;
   void load(const std::string& state) override;
   void after_load() override { changed(); }
+  // "irr", "isr", "imr", "elcr", "icw2" (8 bits each); a write re-evaluates
+  // INT (IRR bits of level-triggered inputs are re-derived from the lines
+  // at the next line change, as on the chip).
+  FaultFields fault_fields() override;
 
   // Called whenever the INT output may have changed.
   void set_output_callback(std::function<void()> fn) { on_change_ = std::move(fn); }
@@ -61,6 +65,7 @@ class Pic8259 final : public Device {
   uint8_t irr() const { return irr_; }
   uint8_t isr() const { return isr_; }
   uint8_t imr() const { return imr_; }
+  uint8_t lines() const { return lines_; }  // current input levels
 
  private:
   // ---- behaviour (pic.cpp) ----
@@ -135,6 +140,21 @@ class PicPair final : public InterruptSource {
   // InterruptSource.
   bool interrupt_pending() const override { return master_.output(); }
   uint8_t acknowledge() override;
+
+  // Fault hook on the sixteen device lines: called with every level a
+  // device drives (irq 0..15 as devices see them, before the IRQ 2 -> 9
+  // routing); return false to keep the change from reaching the chips.
+  // Unset: one std::function test per line change.
+  std::function<bool(unsigned irq, bool level)> line_filter;
+  // The level the chips last saw on device line 0..15.
+  // (IRQ 2 and 9 share the slave's IR1.)
+  bool line_level(unsigned irq) const {
+    irq &= 15;
+    if (irq == 2) irq = 9;
+    return irq < 8 ? (master_.lines() >> irq) & 1 : (slave_.lines() >> (irq - 8)) & 1;
+  }
+  // Drives device line 0..15 past line_filter (fault injection).
+  void force_line(unsigned irq, bool level);
 
  private:
   class Line final : public IrqLine {

@@ -283,6 +283,71 @@ void Pit8254::after_load() {
   rearm_irq0();
 }
 
+// ---- fault targets -------------------------------------------------------------
+
+void Pit8254::fault_set_count(unsigned index, uint16_t value) {
+  Counter& c = counters_[index];
+  uint64_t clock = now_clock();
+  settle(c, clock);
+  if (!c.armed) {
+    c.held_count = value;
+    return;
+  }
+  const uint16_t reload = c.reload;
+  const bool was_pending = c.pending_reload;
+  const uint16_t pending = c.pending_count;
+  c.reload = value;
+  c.start_clock = clock;
+  c.counted = 0;
+  if (c.mode == 2 || c.mode == 3) {
+    // This period ends after `value`; then the count register reloads.
+    c.pending_reload = true;
+    c.pending_count = was_pending ? pending : reload;
+    c.pending_clock = clock + effective(c, value);
+  } else {
+    c.pending_reload = false;
+  }
+  if (c.paused) c.counted = 0;
+}
+
+FaultFields Pit8254::fault_fields() {
+  FaultFields f;
+  for (unsigned i = 0; i < 3; ++i) {
+    const std::string ch = "ch" + std::to_string(i) + ".";
+    f.push_back({ch + "count", 16, [this, i] { return uint64_t(current_count(counters_[i], now_clock())); },
+                 [this, i](uint64_t v) {
+                   fault_set_count(i, static_cast<uint16_t>(v));
+                   if (i == 0) rearm_irq0();
+                 }});
+    f.push_back(
+        {ch + "reload", 16,
+         [this, i] {
+           Counter& c = counters_[i];
+           settle(c, now_clock());
+           return uint64_t(c.pending_reload ? c.pending_count : c.armed ? c.reload : c.count_register);
+         },
+         [this, i](uint64_t v) {
+           Counter& c = counters_[i];
+           settle(c, now_clock());
+           c.count_register = static_cast<uint16_t>(v);
+           if (c.pending_reload)
+             c.pending_count = static_cast<uint16_t>(v);
+           else if (c.armed)
+             c.reload = static_cast<uint16_t>(v);
+           if (i == 0) rearm_irq0();
+         }});
+    f.push_back({ch + "mode", 3, [this, i] { return uint64_t(counters_[i].mode); },
+                 [this, i](uint64_t v) {
+                   Counter& c = counters_[i];
+                   settle(c, now_clock());
+                   auto m = static_cast<uint8_t>(v & 7);
+                   c.mode = m > 5 ? static_cast<uint8_t>(m - 4) : m;
+                   if (i == 0) rearm_irq0();
+                 }});
+  }
+  return f;
+}
+
 // ---- PortB -------------------------------------------------------------------
 
 void PortB::reset() {

@@ -37,6 +37,16 @@ class Pit8254 final : public Device {
   std::string save() const override;
   void load(const std::string& state) override;
   void after_load() override;
+  // Per counter N = 0..2: "chN.count" (16 bits: the counting element now;
+  // a write makes the element continue from that value: in modes 2/3 the
+  // current period is cut to end after that count and the count register
+  // reloads as usual, in the other modes the count restarts from it),
+  // "chN.reload" (16 bits: the count the element reloads next, i.e. a
+  // pending new count of a running mode 2/3 counter, else the current
+  // reload value; a write replaces it, taking effect from the current
+  // period on without restarting it), "chN.mode"
+  // (3 bits; 6/7 alias 2/3). Every write re-arms the IRQ 0 event.
+  FaultFields fault_fields() override;
 
   // GATE input of counter 0..2 (0 and 1 are tied high on a PC; port B drives 2).
   void set_gate(unsigned counter, bool level);
@@ -93,6 +103,7 @@ class Pit8254 final : public Device {
   void program(unsigned index, uint8_t control, uint64_t clock);
   std::optional<uint64_t> next_rising_edge(Counter& c, uint64_t after_clock);
   void rearm_irq0();
+  void fault_set_count(unsigned index, uint16_t value);
   void on_irq0_edge();
   uint64_t now_clock() const { return clock_at(time_.now_ns()); }
   // ---- register interface (pit_io.cpp) ----

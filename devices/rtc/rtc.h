@@ -45,6 +45,13 @@ class Rtc146818 final : public Device {
   std::string save() const override;
   void load(const std::string& state) override;
   void after_load() override;
+  // "index" (7 bits: the selected register), "reg0a".."reg0d" (status
+  // registers A-D: A/B through the chip's control logic, so a changed
+  // rate/enable re-arms the interrupt event; C keeps only its flag bits
+  // PF/AF/UF (0x70), IRQF follows from them and B, IRQ 8 is re-evaluated),
+  // "cmos[0x0e]".."cmos[0x7f]" (NVRAM bytes, including alarm-free
+  // configuration such as the checksum at 0x2e/0x2f), 8 bits each.
+  FaultFields fault_fields() override;
 
   // Bit 7 of the last index write (the platform gates NMI with it).
   bool nmi_disabled() const { return nmi_disabled_; }

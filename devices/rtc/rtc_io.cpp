@@ -3,6 +3,7 @@
 #include "devices/rtc/rtc.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace faultline {
 
@@ -111,6 +112,36 @@ void Rtc146818::write_time_field(unsigned index, uint8_t value) {
   // Keep the sub-second phase: only the second count moves.
   seconds_at_base_ += from_date(dt) - shown;
   rearm();
+}
+
+FaultFields Rtc146818::fault_fields() {
+  FaultFields f;
+  f.push_back({"index", 7, [this] { return uint64_t(index_); },
+               [this](uint64_t v) { index_ = static_cast<uint8_t>(v & 0x7F); }});
+  f.push_back({"reg0a", 8, [this] { return uint64_t(cmos_[kRegA]); },
+               [this](uint64_t v) { set_control(static_cast<uint8_t>(v), cmos_[kRegB]); }});
+  f.push_back({"reg0b", 8, [this] { return uint64_t(cmos_[kRegB]); },
+               [this](uint64_t v) { set_control(cmos_[kRegA], static_cast<uint8_t>(v)); }});
+  f.push_back({"reg0c", 8,
+               [this] {
+                 catch_up(now());
+                 return uint64_t(cmos_[kRegC]);
+               },
+               [this](uint64_t v) {
+                 catch_up(now());
+                 cmos_[kRegC] = static_cast<uint8_t>(v);
+                 update_irq();
+                 rearm();
+               }});
+  f.push_back({"reg0d", 8, [this] { return uint64_t(cmos_[kRegD]); },
+               [this](uint64_t v) { cmos_[kRegD] = static_cast<uint8_t>(v); }});
+  for (unsigned i = 0x0E; i < kCmosSize; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "cmos[0x%02x]", i);
+    f.push_back({name, 8, [this, i] { return uint64_t(cmos_[i]); },
+                 [this, i](uint64_t v) { cmos_[i] = static_cast<uint8_t>(v); }});
+  }
+  return f;
 }
 
 }  // namespace faultline

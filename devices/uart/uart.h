@@ -97,6 +97,12 @@ class Uart final : public Device {
   std::string save() const override;
   void load(const std::string& state) override;
   void after_load() override;
+  // "ier", "lcr", "mcr", "fcr", "scr", "dll", "dlm" (divisor latch low /
+  // high), "msr" (8 bits each). Writes act like the register write without
+  // its side effects on FIFOs (an fcr write keeps the FIFO contents; a
+  // FIFO-enable change only changes the trigger/capacity rules); msr sets
+  // the modem status bits as latched. The IRQ output is re-evaluated.
+  FaultFields fault_fields() override;
 
   // Host side. The backend (may be null: output is discarded) receives every
   // transmitted byte; if it polls for input, the UART polls it from a

@@ -119,4 +119,35 @@ void Uart::write_mcr(uint8_t value) {
   if (was_loop && !loopback()) pump_input();
 }
 
+FaultFields Uart::fault_fields() {
+  auto field = [this](const char* name, auto get, auto set) {
+    return FaultField{name, 8, [this, get] { return uint64_t(get(*this)); },
+                      [this, set](uint64_t v) {
+                        set(*this, static_cast<uint8_t>(v));
+                        update_irq();
+                      }};
+  };
+  FaultFields f;
+  f.push_back(field(
+      "ier", [](Uart& u) { return u.ier_; }, [](Uart& u, uint8_t v) { u.write_ier(v); }));
+  f.push_back(field(
+      "lcr", [](Uart& u) { return u.lcr_; }, [](Uart& u, uint8_t v) { u.lcr_ = v; }));
+  f.push_back(field(
+      "mcr", [](Uart& u) { return u.mcr_; }, [](Uart& u, uint8_t v) { u.write_mcr(v); }));
+  f.push_back(field(
+      "fcr", [](Uart& u) { return u.fcr_; },
+      [](Uart& u, uint8_t v) { u.fcr_ = v & (kFcrEnable | kFcrDma | 0xC0); }));
+  f.push_back(field(
+      "scr", [](Uart& u) { return u.scr_; }, [](Uart& u, uint8_t v) { u.scr_ = v; }));
+  f.push_back(field(
+      "dll", [](Uart& u) { return static_cast<uint8_t>(u.divisor_); },
+      [](Uart& u, uint8_t v) { u.divisor_ = (u.divisor_ & 0xFF00) | v; }));
+  f.push_back(field(
+      "dlm", [](Uart& u) { return static_cast<uint8_t>(u.divisor_ >> 8); },
+      [](Uart& u, uint8_t v) { u.divisor_ = (u.divisor_ & 0x00FF) | (uint32_t{v} << 8); }));
+  f.push_back(field(
+      "msr", [](Uart& u) { return u.msr_; }, [](Uart& u, uint8_t v) { u.msr_ = v; }));
+  return f;
+}
+
 }  // namespace faultline

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/boot/elf_image.h"
+#include "faults/device_fields.h"
 
 namespace faultline::experiments {
 
@@ -332,6 +333,14 @@ class Validator {
   const LoaderVars& vars_;
   std::optional<ElfImage> elf_;
   bool platform_workload_ = false;  // linux/firmware (already rejected)
+  std::vector<faults::DeviceFieldInfo> device_catalog_;  // built on first use
+
+  static std::string modelless_what(const pb::FaultGroup& grp) {
+    const pb::TargetSpace& t = grp.target();
+    if (t.has_disk()) return std::string("disk ") + pb::DiskFaultKind_Name(t.disk().kind());
+    if (t.has_serial()) return "serial SERIAL_DROP";
+    return std::string("irq ") + pb::IrqFaultKind_Name(t.irq().kind());
+  }
   bool script_injects_ = false;
 
   void error(Loc l, std::string msg) { errors.push_back({file_, l.line, l.column, std::move(msg)}); }
@@ -640,11 +649,16 @@ class Validator {
   }
 
   // Returns the target's width in bits (0 if unknown) for model checks.
-  unsigned check_target(const Node& g, const pb::FaultGroup& grp, bool& is_register) {
+  unsigned check_target(const Node& g, const pb::FaultGroup& grp, bool& is_register, bool& is_device,
+                        bool& modelless) {
     is_register = false;
+    is_device = false;
+    modelless = false;
     if (!grp.has_target() || grp.target().kind_case() == pb::TargetSpace::KIND_NOT_SET) {
       error(grp.has_target() ? g.at("target") : g.loc,
-            g.name_of("target") + ": missing (set `memory { ... }`, `registers { ... }` or `disk { ... }`)");
+            g.name_of("target") +
+                ": missing (set `memory { ... }`, `registers { ... }`, `disk { ... }`, "
+                "`device { ... }`, `serial { ... }` or `irq { ... }`)");
       return 0;
     }
     Node t = g.child("target");
@@ -677,19 +691,91 @@ class Validator {
     }
     if (ts.has_disk()) {
       Node d = t.child("disk");
-      if (!platform_workload_)
-        error(t.at("disk"), t.name_of("disk") + ": disk faults are not implemented yet (need the IDE disks of "
-                                                "the PC platform; multiboot workloads have no disk)");
-      uint32_t w = ts.disk().width();
+      const pb::DiskSpace& ds = ts.disk();
+      if (ds.drive() > 3)
+        error(d.at("drive"),
+              d.name_of("drive") + ": " + std::to_string(ds.drive()) +
+                  " is not an IDE drive (0 primary master, 1 primary slave, 2 secondary master, "
+                  "3 secondary slave)");
+      uint32_t w = ds.width();
+      const bool corrupt = ds.kind() == pb::DISK_CORRUPT_READ;
       if (d.written("width") && w != 1 && w != 2 && w != 4)
         error(d.at("width"), d.name_of("width") + ": " + std::to_string(w) + " is not 1, 2 or 4");
-      if (!ts.disk().has_sectors())
+      if (!corrupt && d.written("width"))
+        error(d.at("width"), d.name_of("width") + ": only read corruption has cells (kind is " +
+                                 pb::DiskFaultKind_Name(ds.kind()) + ")");
+      if (!corrupt && ds.has_bytes())
+        error(d.at("bytes"), d.name_of("bytes") + ": only read corruption has byte offsets (kind is " +
+                                 pb::DiskFaultKind_Name(ds.kind()) + ")");
+      if (!ds.has_sectors())
         error(d.loc, d.name_of("sectors") + ": missing sector range");
-      else if (ts.disk().sectors().end() <= ts.disk().sectors().start())
+      else if (ds.sectors().end() <= ds.sectors().start())
         error(d.at("sectors"), d.name_of("sectors") + ": empty range (end " +
-                                   std::to_string(ts.disk().sectors().end()) + " <= start " +
-                                   std::to_string(ts.disk().sectors().start()) + ")");
-      return (w ? w : 1) * 8;
+                                   std::to_string(ds.sectors().end()) + " <= start " +
+                                   std::to_string(ds.sectors().start()) + ")");
+      if (ds.has_bytes()) {
+        const uint32_t cw = (w == 1 || w == 2 || w == 4) ? w : 1;
+        if (ds.bytes().end() > 512 || ds.bytes().end() <= ds.bytes().start() ||
+            ds.bytes().end() - ds.bytes().start() < cw)
+          error(d.at("bytes"), d.name_of("bytes") + ": [" + std::to_string(ds.bytes().start()) + ", " +
+                                   std::to_string(ds.bytes().end()) + ") is not a range of at least one " +
+                                   std::to_string(cw) + "-byte cell inside a 512-byte sector");
+      }
+      modelless = !corrupt;
+      return (w == 1 || w == 2 || w == 4 ? w : 1) * 8;
+    }
+    if (ts.has_device()) {
+      is_device = true;
+      Node d = t.child("device");
+      if (ts.device().fields_size() == 0) {
+        error(d.loc, d.name_of("fields") + ": no device fields");
+        return 0;
+      }
+      if (device_catalog_.empty()) device_catalog_ = faults::default_pc_device_fields();
+      unsigned bits = 64;
+      std::set<std::string> seen;
+      for (int i = 0; i < ts.device().fields_size(); ++i) {
+        const std::string& name = ts.device().fields(i);
+        auto m = faults::match_device_fields(device_catalog_, name);
+        if (m.empty()) {
+          error(d.at("fields", i), d.name_of("fields", i) + ": unknown device field '" + name + "'" +
+                                       faults::device_field_suggestion(device_catalog_, name));
+          continue;
+        }
+        if (!seen.insert(name).second)
+          error(d.at("fields", i), d.name_of("fields", i) + ": field '" + name + "' listed twice");
+        for (const auto& f : m) bits = std::min(bits, f.bits);
+      }
+      return bits == 64 ? 0 : bits;
+    }
+    if (ts.has_serial()) {
+      Node sn = t.child("serial");
+      if (ts.serial().com() < 1 || ts.serial().com() > 4)
+        error(sn.written("com") ? sn.at("com") : sn.loc,
+              sn.name_of("com") + ": " + std::to_string(ts.serial().com()) + " is not a COM port (1..4)");
+      modelless = ts.serial().action() == pb::SERIAL_DROP;
+      return 8;
+    }
+    if (ts.has_irq()) {
+      Node in = t.child("irq");
+      modelless = true;
+      if (ts.irq().lines_size() == 0) error(in.loc, in.name_of("lines") + ": no interrupt lines");
+      std::set<uint32_t> seen;
+      for (int i = 0; i < ts.irq().lines_size(); ++i) {
+        uint32_t l = ts.irq().lines(i);
+        if (l > 15)
+          error(in.at("lines", i),
+                in.name_of("lines", i) + ": " + std::to_string(l) + " is not an ISA interrupt line (0..15)");
+        else if (!seen.insert(l).second)
+          error(in.at("lines", i), in.name_of("lines", i) + ": line " + std::to_string(l) + " listed twice");
+      }
+      if (ts.irq().kind() == pb::IRQ_SPURIOUS && grp.has_duration() &&
+          (grp.duration().has_permanent() ||
+           grp.duration().kind_case() == pb::Duration::kIntermittentInstructions))
+        error(g.at("duration"), g.name_of("duration") +
+                                    ": spurious interrupts are transient only (one pulse at "
+                                    "the trigger)");
+      return 0;
     }
     Node m = t.child("memory");
     const pb::MemorySpace& ms = ts.memory();
@@ -794,10 +880,14 @@ class Validator {
 
   void check_group(const Node& g) {
     const auto& grp = static_cast<const pb::FaultGroup&>(*g.msg);
-    bool is_register = false;
-    unsigned bits = check_target(g, grp, is_register);
+    bool is_register = false, is_device = false, modelless = false;
+    unsigned bits = check_target(g, grp, is_register, is_device, modelless);
     // model
-    if (!grp.has_model() || grp.model().kind_case() == pb::Model::KIND_NOT_SET) {
+    if (modelless) {
+      if (grp.has_model())
+        error(g.at("model"), g.name_of("model") + ": contradictory: this target (" + modelless_what(grp) +
+                                 ") has no value a model could corrupt; remove the model");
+    } else if (!grp.has_model() || grp.model().kind_case() == pb::Model::KIND_NOT_SET) {
       error(grp.has_model() ? g.at("model") : g.loc,
             g.name_of("model") + ": missing (set `bit_flip`, `stuck_at`, `set_value` or `random_value`)");
     } else {
@@ -847,6 +937,10 @@ class Validator {
           else if (is_register)
             error(d.at("permanent"), d.name_of("permanent") + ": permanent register faults are not supported "
                                                               "(use transient or intermittent_instructions)");
+          else if (is_device)
+            error(d.at("permanent"), d.name_of("permanent") +
+                                         ": permanent device register faults are not "
+                                         "supported (use transient or intermittent_instructions)");
           break;
         default: break;
       }

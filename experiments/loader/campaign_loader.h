@@ -25,9 +25,18 @@
 //
 // Decisions on contradictory or not-yet-possible options (see
 // docs in experiments/examples/README.md):
-//  - linux / firmware workloads, disk targets, script steps type_keys /
+//  - linux / firmware workloads, script steps type_keys /
 //    serial_input and wait_for/expect on SERIAL or SCREEN need the PC
-//    platform: "not implemented yet" errors. Under a linux/firmware workload
+//    platform: "not implemented yet" errors.
+//  - device, disk, serial and irq targets are validated here (device field
+//    names against faults::default_pc_device_fields(), drive 0..3, COM
+//    1..4, lines 0..15, disk byte ranges inside a sector); whether the
+//    machine that runs them has the platform, the disk or the COM port is
+//    the injector's check. A model on a target without a value (disk
+//    read/write error or timeout, serial drop, irq) is "contradictory";
+//    cell options (width, bytes) on a disk error/timeout are errors;
+//    permanent device-field faults and non-transient spurious interrupts
+//    are not supported. Under a linux/firmware workload
 //    only the workload error is reported (it covers the devices it brings).
 //  - permanent faults in registers are not supported (an error).
 //  - A script with an `inject` step injects the experiment's fault at that

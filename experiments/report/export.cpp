@@ -34,6 +34,16 @@ std::string target_text(const pb::Fault& f) {
       std::snprintf(buf, sizeof buf, "virt:0x%llx", (unsigned long long)f.virtual_address());
       return buf;
     case pb::Fault::kRegisterName: return "reg:" + f.register_name();
+    case pb::Fault::kDeviceField: return "dev:" + f.device_field();
+    case pb::Fault::kDisk:
+      std::snprintf(buf, sizeof buf, "disk%u:%llu+%u", f.disk().drive(), (unsigned long long)f.disk().lba(),
+                    f.disk().offset());
+      return buf;
+    case pb::Fault::kSerial:
+      std::snprintf(buf, sizeof buf, "com%u:%s", f.serial().com(),
+                    f.serial().direction() == pb::SERIAL_RX ? "rx" : "tx");
+      return buf;
+    case pb::Fault::kIrq: std::snprintf(buf, sizeof buf, "irq:%u", f.irq().line()); return buf;
     default: return "";
   }
 }

@@ -55,6 +55,10 @@ std::string target_kind(const pb::Fault& f) {
     case pb::Fault::kPhysicalAddress: return "physical memory";
     case pb::Fault::kVirtualAddress: return "virtual memory";
     case pb::Fault::kRegisterName: return "register";
+    case pb::Fault::kDeviceField: return "device register";
+    case pb::Fault::kDisk: return "disk";
+    case pb::Fault::kSerial: return "serial";
+    case pb::Fault::kIrq: return "irq";
     default: return "none";
   }
 }

@@ -104,5 +104,34 @@ TEST(CampaignExport, FormatsRoundTrip) {
   EXPECT_NE(j.find("\"outcome\":\"SDC\""), std::string::npos) << j;
 }
 
+TEST(CampaignExport, PlatformTargetsAreNamed) {
+  testing::TempDir dir;
+  store::CampaignRecord rec;
+  rec.name = "p";
+  std::vector<pb::ExperimentResult> rs(4);
+  rs[0].mutable_fault()->set_device_field("pic.master.imr");
+  rs[1].mutable_fault()->mutable_disk()->set_drive(1);
+  rs[1].mutable_fault()->mutable_disk()->set_lba(2050);
+  rs[1].mutable_fault()->mutable_disk()->set_offset(17);
+  rs[2].mutable_fault()->mutable_serial()->set_com(2);
+  rs[2].mutable_fault()->mutable_serial()->set_direction(pb::SERIAL_RX);
+  rs[3].mutable_fault()->mutable_irq()->set_line(14);
+  {
+    store::Store db = store::Store::create(dir / "p.db", rec, {0, 1, 2, 3});
+    for (uint64_t i = 0; i < 4; ++i) {
+      rs[i].set_id(i);
+      rs[i].set_outcome(pb::BENIGN);
+      db.add(rs[i], i);
+    }
+  }
+  store::Store db = store::Store::open(dir / "p.db");
+  std::ostringstream csv;
+  report::export_results(db, report::ExportFormat::Csv, csv);
+  const std::string c = csv.str();
+  for (const char* want :
+       {",device register,dev:pic.master.imr,", ",disk,disk1:2050+17,", ",serial,com2:rx,", ",irq,irq:14,"})
+    EXPECT_NE(c.find(want), std::string::npos) << want << "\n" << c;
+}
+
 }  // namespace
 }  // namespace faultline

@@ -531,14 +531,121 @@ TEST_F(LoaderTest, ScriptInjectStepWithoutTriggersIsValid) {
   EXPECT_FALSE(c.campaign.fault_space(0).has_trigger());
 }
 
-TEST_F(LoaderTest, DiskTargetNeedsPlatform) {
-  expect_error(kHead +
-                   "fault_space {\n"
-                   "  target { disk { sectors { start: 0 end: 100 } } }\n"
-                   "  model { bit_flip {} }\n"
-                   "  trigger { instructions { start: 0 end: 0 } }\n"
-                   "}\n",
-               5, 12, "disk faults are not implemented yet");
+// ---- device, disk, serial and irq targets ------------------------------------------
+
+std::string group(const std::string& target, const std::string& model = "  model { bit_flip {} }\n",
+                  const std::string& extra = "") {
+  return kHead + "fault_space {\n" + target + model + "  trigger { instructions { start: 0 end: 0 } }\n" +
+         extra + "}\n";
+}
+
+TEST_F(LoaderTest, PlatformTargetsLoad) {
+  std::string text =
+      kHead +
+      "fault_space {\n"
+      "  target { disk { drive: 1 sectors { start: 10 end: 20 } bytes { start: 4 end: 8 } } }\n"
+      "  model { bit_flip {} }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { disk { sectors { start: 10 end: 20 } kind: DISK_TIMEOUT } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "  duration { permanent: true }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { device { fields: \"pic.master.*\" fields: \"com1.lcr\" fields: \"rtc.cmos[0x10]\" } }\n"
+      "  model { stuck_at { value: 1 } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { serial { com: 2 direction: SERIAL_RX action: SERIAL_DROP } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n"
+      "fault_space {\n"
+      "  target { irq { lines: 0 lines: 14 kind: IRQ_SPURIOUS } }\n"
+      "  trigger { instructions { start: 0 end: 0 } }\n"
+      "}\n";
+  LoadedCampaign c = load_campaign_text(text, kFile, vars());
+  ASSERT_EQ(c.campaign.fault_space_size(), 5);
+  EXPECT_EQ(c.campaign.fault_space(0).target().disk().drive(), 1u);
+  EXPECT_EQ(c.campaign.fault_space(1).target().disk().kind(), faultline::pb::DISK_TIMEOUT);
+  EXPECT_EQ(c.campaign.fault_space(2).target().device().fields_size(), 3);
+  EXPECT_FALSE(c.campaign.fault_space(3).has_model());
+  EXPECT_EQ(c.campaign.fault_space(4).target().irq().lines_size(), 2);
+}
+
+TEST_F(LoaderTest, BadDiskDrive) {
+  expect_error(group("  target { disk { drive: 7 sectors { start: 0 end: 100 } } }\n"), 5, 19,
+               "fault_space[0].target.disk.drive: 7 is not an IDE drive");
+}
+
+TEST_F(LoaderTest, DiskWriteErrorWithModelIsContradictory) {
+  expect_error(group("  target { disk { sectors { start: 0 end: 100 } kind: DISK_WRITE_ERROR } }\n"), 6, 3,
+               "contradictory: this target (disk DISK_WRITE_ERROR) has no value a model could corrupt");
+}
+
+TEST_F(LoaderTest, DiskErrorWithCellOptions) {
+  expect_errors(
+      group("  target { disk { sectors { start: 0 end: 100 } kind: DISK_READ_ERROR width: 2 "
+            "bytes { start: 0 end: 4 } } }\n",
+            ""),
+      {{5, 71, "only read corruption has cells"}, {5, 80, "only read corruption has byte offsets"}});
+}
+
+TEST_F(LoaderTest, DiskBytesOutsideSector) {
+  expect_error(group("  target { disk { sectors { start: 0 end: 1 } bytes { start: 500 end: 600 } } }\n"), 5,
+               47, "[500, 600) is not a range of at least one 1-byte cell inside a 512-byte sector");
+}
+
+TEST_F(LoaderTest, DiskCorruptionNeedsModel) {
+  expect_error(group("  target { disk { sectors { start: 0 end: 1 } } }\n", ""), 4, 1, "model: missing");
+}
+
+TEST_F(LoaderTest, UnknownDeviceField) {
+  expect_error(group("  target { device { fields: \"pic.master.imx\" } }\n"), 5, 21,
+               "unknown device field 'pic.master.imx' (fields of pic.master: pic.master.irr pic.master.isr "
+               "pic.master.imr");
+}
+
+TEST_F(LoaderTest, UnknownDevice) {
+  expect_error(group("  target { device { fields: \"floppy.*\" } }\n"), 5, 21, "(devices: pic.master.*");
+}
+
+TEST_F(LoaderTest, PermanentDeviceField) {
+  expect_error(group("  target { device { fields: \"pit.ch0.count\" } }\n", "  model { bit_flip {} }\n",
+                     "  duration { permanent: true }\n"),
+               8, 14, "permanent device register faults are not supported");
+}
+
+TEST_F(LoaderTest, BadComIndex) {
+  expect_error(group("  target { serial { com: 5 } }\n"), 5, 21,
+               "fault_space[0].target.serial.com: 5 is not a COM port");
+  expect_error(group("  target { serial { direction: SERIAL_TX } }\n"), 5, 12, "0 is not a COM port");
+}
+
+TEST_F(LoaderTest, SerialDropWithModelIsContradictory) {
+  expect_error(group("  target { serial { com: 1 action: SERIAL_DROP } }\n"), 6, 3,
+               "contradictory: this target (serial SERIAL_DROP)");
+}
+
+TEST_F(LoaderTest, SerialCorruptionBitsDoNotFit) {
+  expect_error(group("  target { serial { com: 1 } }\n", "  model { bit_flip { bits: 9 } }\n"), 6, 22,
+               "9 bits do not fit a 8-bit target");
+}
+
+TEST_F(LoaderTest, BadIrqLine) {
+  expect_error(group("  target { irq { lines: 16 } }\n", ""), 5, 18,
+               "fault_space[0].target.irq.lines[0]: 16 is not an ISA interrupt line (0..15)");
+}
+
+TEST_F(LoaderTest, IrqWithModelIsContradictory) {
+  expect_error(group("  target { irq { lines: 4 } }\n"), 6, 3, "contradictory: this target (irq IRQ_LOST)");
+}
+
+TEST_F(LoaderTest, PermanentSpuriousInterrupt) {
+  expect_error(
+      group("  target { irq { lines: 4 kind: IRQ_SPURIOUS } }\n", "", "  duration { permanent: true }\n"), 7,
+      3, "spurious interrupts are transient only");
 }
 
 TEST_F(LoaderTest, ManySemanticErrorsReportedTogetherInFileOrder) {
@@ -589,7 +696,16 @@ TEST_F(LoaderTest, EveryExampleIsCovered) {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(kExamplesDir))
     if (e.path().extension() == ".textproto") ++n;
-  EXPECT_EQ(n, 5u) << "a new example needs a test here";
+  EXPECT_EQ(n, 6u) << "a new example needs a test here";
+}
+
+TEST_F(LoaderTest, DeviceFaultExampleLoads) {
+  LoadedCampaign c = load_campaign(fs::path(kExamplesDir) / "pc_device_faults_checksum.textproto", vars());
+  ASSERT_EQ(c.campaign.fault_space_size(), 5);
+  EXPECT_TRUE(c.warnings.empty()) << dump(c.warnings);
+  EXPECT_EQ(c.campaign.fault_space(0).target().device().fields(2), "pit.ch0.*");
+  EXPECT_TRUE(c.campaign.fault_space(2).target().has_serial());
+  EXPECT_EQ(c.campaign.fault_space(4).target().irq().kind(), faultline::pb::IRQ_SPURIOUS);
 }
 
 TEST_F(LoaderTest, PlatformExamplesAreRejectedAsNotImplemented) {
