@@ -29,6 +29,8 @@ class FaultPanel : public QWidget {
   void set_physical_target(uint64_t address);
   void set_bit(int bit);
   QString log_text() const;
+  // Adds a line to the injection log (replay notes, verdicts).
+  void log_external(const QString& line) { log(line); }
   QPushButton* inject_button() const { return inject_; }
 
  public Q_SLOTS:

@@ -3,7 +3,11 @@
 //   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
 //                 [--linux BZIMAGE [--initrd FILE] [--append STR]]
 //                 [--paused] [--screenshot-after-ms N FILE.png]
+//   faultline-gui --campaign DB [--experiment ID]
 //
+// --campaign opens the campaign monitor on a result database (live while a
+// campaign writes to it); with --experiment a machine window replaying that
+// experiment opens as well.
 // --kernel / --linux load a kernel at start and run it (unless --paused);
 // --screenshot-after-ms saves a grab of the window N ms after start and quits
 // (exit status 0 if the file was written).
@@ -14,6 +18,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "gui/campaign_monitor.h"
 #include "gui/main_window.h"
 
 namespace {
@@ -21,7 +26,8 @@ void usage() {
   std::fprintf(stderr,
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
                "                     [--linux BZIMAGE [--initrd FILE] [--append STR]]\n"
-               "                     [--paused] [--screenshot-after-ms N FILE.png]\n");
+               "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
+               "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n");
 }
 }  // namespace
 
@@ -29,7 +35,8 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setApplicationName("faultline-gui");
 
-  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file;
+  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db;
+  qint64 experiment = -1;
   int shot_ms = -1;
   bool paused = false;
   uint64_t memory_mib = 64;
@@ -49,6 +56,12 @@ int main(int argc, char** argv) {
     else if (a == "--append") ok = value(append);
     else if (a == "--cmdline") ok = value(cmdline);
     else if (a == "--paused") paused = true;
+    else if (a == "--campaign") ok = value(campaign_db);
+    else if (a == "--experiment") {
+      ok = value(num);
+      if (ok) experiment = num.toLongLong(&ok);
+      ok = ok && experiment >= 0;
+    }
     else if (a == "--memory") {
       ok = value(num);
       if (ok) memory_mib = num.toULongLong(&ok);
@@ -71,6 +84,33 @@ int main(int argc, char** argv) {
   }
   if (!kernel.isEmpty() && !linux_kernel.isEmpty()) {
     std::fprintf(stderr, "faultline-gui: give at most one of --kernel and --linux\n");
+    return 64;
+  }
+
+  if (!campaign_db.isEmpty()) {
+    if (!kernel.isEmpty() || !linux_kernel.isEmpty()) {
+      std::fprintf(stderr, "faultline-gui: --campaign does not take --kernel/--linux\n");
+      return 64;
+    }
+    faultline::gui::CampaignMonitor* mon = faultline::gui::MainWindow::open_campaign_monitor(campaign_db, nullptr);
+    if (!mon) return 65;
+    if (experiment >= 0) Q_EMIT mon->replay_requested(campaign_db, static_cast<quint64>(experiment));
+    int status = 0;
+    if (shot_ms >= 0) {
+      QTimer::singleShot(shot_ms, mon, [&] {
+        mon->refresh();
+        if (!mon->grab().save(shot_file)) {
+          std::fprintf(stderr, "faultline-gui: cannot write %s\n", shot_file.toLocal8Bit().constData());
+          status = 73;
+        }
+        QApplication::quit();
+      });
+    }
+    int rc = QApplication::exec();
+    return status ? status : rc;
+  }
+  if (experiment >= 0) {
+    std::fprintf(stderr, "faultline-gui: --experiment needs --campaign\n");
     return 64;
   }
 

@@ -21,9 +21,12 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 
+#include "gui/campaign_monitor.h"
 #include "gui/fault_panel.h"
+#include "experiments/store/store.h"
 #include "gui/vga_view.h"
 
 namespace faultline::gui {
@@ -90,6 +93,13 @@ void MainWindow::build_menus() {
     QString cmdline = QInputDialog::getText(this, tr("Kernel command line"), tr("Command line:"), QLineEdit::Normal,
                                             "console=ttyS0", &ok);
     open_linux(kernel, initrd, ok ? cmdline : QString("console=ttyS0"));
+  });
+  file->addSeparator();
+  QAction* open_campaign = file->addAction(tr("Open &campaign database…"));
+  connect(open_campaign, &QAction::triggered, this, [this] {
+    QString path = QFileDialog::getOpenFileName(this, tr("Open campaign database"), {},
+                                                tr("Campaign databases (*.db *.sqlite);;All files (*)"));
+    if (!path.isEmpty()) open_campaign_monitor(path, this);
   });
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"));
@@ -193,6 +203,55 @@ bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const 
   return true;
 }
 
+bool MainWindow::open_experiment(const QString& db, quint64 id) {
+  pause();
+  try {
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    session_.load_experiment(db.toStdString(), id);
+    QApplication::restoreOverrideCursor();
+  } catch (const std::exception& e) {
+    QApplication::restoreOverrideCursor();
+    show_error(tr("Cannot replay experiment %1").arg(id), QString::fromUtf8(e.what()));
+    after_load();
+    return false;
+  }
+  after_load();
+  if (const pb::ExperimentResult* r = session_.stored_experiment()) {
+    setWindowTitle(tr("faultline — replay of experiment %1 of %2").arg(id).arg(QFileInfo(db).fileName()));
+    faults_->log_external(tr("replaying experiment %1: %2 — stored outcome %3 (%4), injected at tick %5")
+                              .arg(id)
+                              .arg(QString::fromStdString(store::fault_text(r->fault())))
+                              .arg(QString::fromStdString(pb::Outcome_Name(r->outcome())))
+                              .arg(QString::fromStdString(r->end_reason()))
+                              .arg(r->trigger_instruction()));
+  }
+  return true;
+}
+
+CampaignMonitor* MainWindow::open_campaign_monitor(const QString& db, QWidget* parent_for_errors) {
+  CampaignMonitor* mon = nullptr;
+  try {
+    mon = new CampaignMonitor(db);
+  } catch (const std::exception& e) {
+    if (QApplication::platformName() != "offscreen")
+      QMessageBox::warning(parent_for_errors, tr("Cannot open campaign database"), QString::fromUtf8(e.what()));
+    else
+      std::fprintf(stderr, "faultline-gui: cannot open campaign database: %s\n", e.what());
+    return nullptr;
+  }
+  mon->setAttribute(Qt::WA_DeleteOnClose);
+  mon->resize(1200, 800);
+  connect(mon, &CampaignMonitor::replay_requested, mon, [](const QString& path, quint64 id) {
+    auto* w = new MainWindow(64);
+    w->setAttribute(Qt::WA_DeleteOnClose);
+    w->resize(1280, 860);
+    w->show();
+    w->open_experiment(path, id);
+  });
+  mon->show();
+  return mon;
+}
+
 void MainWindow::after_load() {
   shown_console_ = shown_serial_ = 0;
   serial_->clear();
@@ -262,7 +321,10 @@ void MainWindow::run_tick() {
   // Aim at ~20 ms per slice so the event loop stays responsive.
   if (ms < kSliceTargetMs / 2) slice_ = std::min(kMaxSlice, slice_ * 2);
   else if (ms > kSliceTargetMs * 2) slice_ = std::max(kMinSlice, slice_ / 2);
-  if (session_.finished()) pause();
+  if (session_.finished()) {
+    pause();
+    if (!session_.replay_verdict().empty()) faults_->log_external(QString::fromStdString(session_.replay_verdict()));
+  }
 }
 
 void MainWindow::send_key(i8042::KeyCode key, bool pressed) {

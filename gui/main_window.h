@@ -39,6 +39,11 @@ class MainWindow : public QMainWindow {
   // Load a kernel (errors shown in a message box and returned as false).
   bool open_multiboot(const QString& path, const QString& cmdline = {});
   bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
+  // Replays experiment `id` of a campaign database (paused at its start).
+  bool open_experiment(const QString& db, quint64 id);
+  // Opens a campaign monitor window (null and a message on error). The
+  // monitor's double-click opens a new machine window replaying the row.
+  static class CampaignMonitor* open_campaign_monitor(const QString& db, QWidget* parent_for_errors);
 
  public Q_SLOTS:
   void run();

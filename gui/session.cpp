@@ -1,10 +1,17 @@
 #include "gui/session.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <regex>
 #include <stdexcept>
 
 #include "core/boot/linux_boot.h"
 #include "core/boot/multiboot.h"
+#include "experiments/campaign/driver.h"
+#include "experiments/campaign/session.h"
+#include "experiments/campaign/sha256.h"
+#include "experiments/store/store.h"
 
 namespace faultline::gui {
 
@@ -15,11 +22,14 @@ const std::string kEmpty;
 Session::Session(const SessionConfig& config) : config_(config) {}
 
 Session::~Session() {
+  injector_.reset();
   platform_.reset();
   machine_.reset();
+  campaign_.reset();
 }
 
 void Session::create_machine() {
+  injector_.reset();
   platform_.reset();
   machine_.reset();
   finished_ = false;
@@ -32,6 +42,7 @@ void Session::create_machine() {
 }
 
 void Session::load_multiboot(const std::string& kernel, const std::string& cmdline) {
+  campaign_.reset();
   kind_ = GuestKind::Multiboot;
   kernel_ = kernel;
   initrd_.clear();
@@ -40,6 +51,7 @@ void Session::load_multiboot(const std::string& kernel, const std::string& cmdli
 }
 
 void Session::load_linux(const std::string& kernel, const std::string& initrd, const std::string& cmdline) {
+  campaign_.reset();
   kind_ = GuestKind::Linux;
   kernel_ = kernel;
   initrd_ = initrd;
@@ -47,8 +59,65 @@ void Session::load_linux(const std::string& kernel, const std::string& initrd, c
   reset();
 }
 
+void Session::load_experiment(const std::string& db_path, uint64_t id) {
+  injector_.reset();
+  platform_.reset();
+  machine_.reset();
+  campaign_.reset();
+  kind_ = GuestKind::None;
+  store::Store db = store::Store::open(db_path);
+  std::optional<store::Row> row = db.row(id);
+  if (!row)
+    throw std::runtime_error(db_path + ": no experiment with id " + std::to_string(id) + " (" +
+                             std::to_string(db.row_count()) + " done)");
+  // The same variables as the CLI: the environment wins over the build's
+  // guest-kernel directory.
+  experiments::LoaderVars vars{{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}};
+  campaign_ = campaign::session_for_store(db, vars);
+  stored_ = row->result;
+  db_path_ = db_path;
+  experiment_id_ = id;
+  kernel_ = campaign_->campaign().workload().multiboot().kernel();
+  const campaign::Settings& st = campaign_->settings();
+  limit_ticks_ = static_cast<uint64_t>(static_cast<double>(campaign_->golden().end_ticks) * st.timeout_factor) +
+                 st.timeout_margin;
+  kind_ = GuestKind::Experiment;
+  restart_experiment();
+}
+
+void Session::restart_experiment() {
+  injector_.reset();
+  machine_.reset();
+  finished_ = false;
+  finish_reason_.clear();
+  verdict_.clear();
+  machine_ = campaign_->make_machine();
+  machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())]);
+  injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols());
+  injector_->arm(stored_.fault());
+}
+
+faults::InjectionRecord Session::experiment_injection() const {
+  return injector_ ? injector_->record() : faults::InjectionRecord{};
+}
+
+void Session::finish(const std::string& reason) {
+  finished_ = true;
+  finish_reason_ = reason;
+  if (kind_ != GuestKind::Experiment) return;
+  const std::string digest = campaign::sha256_hex(machine_->console_output());
+  const bool same = digest == stored_.output_digest();
+  verdict_ = std::string(same ? "reproduced" : "NOT reproduced") + ": stored outcome " +
+             pb::Outcome_Name(stored_.outcome()) + ", console digest " + (same ? "matches" : "differs") +
+             " (stored " + stored_.output_digest().substr(0, 16) + ", replayed " + digest.substr(0, 16) + ")";
+}
+
 void Session::reset() {
   if (kind_ == GuestKind::None) return;
+  if (kind_ == GuestKind::Experiment) {
+    restart_experiment();
+    return;
+  }
   create_machine();
   try {
     if (kind_ == GuestKind::Multiboot) {
@@ -72,30 +141,52 @@ RunResult Session::run_slice(uint64_t max_instructions) {
     r.outcome = RunOutcome::Stopped;
     return r;
   }
+  if (kind_ == GuestKind::Experiment) {
+    // The campaign's time limit counts from the start of virtual time.
+    const uint64_t now = machine_->cpu().ticks();
+    if (now >= limit_ticks_) {
+      finish("time limit reached (a hang in a campaign)");
+      r.outcome = RunOutcome::InstructionLimit;
+      return r;
+    }
+    max_instructions = std::min(max_instructions, limit_ticks_ - now);
+  }
   r = machine_->run(max_instructions);
   char buf[128];
   switch (r.outcome) {
     case RunOutcome::InstructionLimit:
+      if (kind_ == GuestKind::Experiment && machine_->cpu().ticks() >= limit_ticks_)
+        finish("time limit reached (a hang in a campaign)");
       break;
     case RunOutcome::Exited:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "guest exited with status %u", r.exit_status);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::TripleFault:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "triple fault at EIP=%08X", machine_->cpu().s.eip);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::Halted:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "halted with interrupts disabled at EIP=%08X", machine_->cpu().s.eip);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::Stopped:
       if (platform_ && platform_->reset_requested()) {
-        finished_ = true;
-        finish_reason_ = "guest requested a system reset";
+        finish("guest requested a system reset");
+      } else if (kind_ == GuestKind::Experiment) {
+        // The campaign's end patterns stop the run at the end of a console
+        // line; other stops (fault triggers) just continue.
+        const std::string& out = machine_->console_output();
+        if (!out.empty() && out.back() == '\n') {
+          size_t start = out.size() >= 2 ? out.rfind('\n', out.size() - 2) : std::string::npos;
+          start = start == std::string::npos ? 0 : start + 1;
+          const std::string line = out.substr(start, out.size() - 1 - start);
+          for (const auto& re : campaign_->settings().end_patterns)
+            if (std::regex_search(line, re)) {
+              finish("end pattern matched: " + line);
+              break;
+            }
+        }
       }
       break;
   }
@@ -114,6 +205,10 @@ const std::string& Session::serial_output() const {
 
 faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (injector_) {
+    // One injector per machine: the replayed experiment's owns the hooks.
+    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
+  }
   faults::FaultInjector injector(*machine_, nullptr);
   injector.inject_now(fault);
   return injector.record();

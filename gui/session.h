@@ -7,19 +7,36 @@
 // forwards to Machine::run, the loaders and the FaultInjector. A platform
 // cannot be recreated on the same machine, so reset() builds a new Machine
 // and PcPlatform and loads the kernel again.
+//
+// Experiment replay (campaign monitor): load_experiment() opens a campaign
+// database, rebuilds the campaign session exactly as `faultline replay` does
+// (campaign::session_for_store, which reruns and checks the golden run),
+// then takes a machine from it (campaign machines have no PC platform: the
+// guest talks through the debug console), restores the checkpoint the
+// experiment starts from and arms the stored fault, so the window runs the
+// experiment slice by slice. The run ends like a campaign run: exit, halt,
+// triple fault, an end pattern on the console, or the campaign's time limit
+// (a hang). replay_verdict() then compares the console output's digest
+// with the stored one.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/machine.h"
 #include "devices/pc/pc_platform.h"
 #include "faults/injector.h"
+#include "result.pb.h"
+
+namespace faultline::campaign {
+class Session;
+}
 
 namespace faultline::gui {
 
-enum class GuestKind : uint8_t { None, Multiboot, Linux };
+enum class GuestKind : uint8_t { None, Multiboot, Linux, Experiment };
 
 struct SessionConfig {
   uint64_t memory_mib = 64;
@@ -36,7 +53,12 @@ class Session {
   // file on bad input; the previous machine is gone then).
   void load_multiboot(const std::string& kernel, const std::string& cmdline = {});
   void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {});
-  // Reloads the kernel last loaded into a fresh machine.
+  // Replays experiment `id` of the campaign database `db` (throws
+  // store::StoreError, experiments::CampaignError, std::runtime_error with a
+  // message naming the problem).
+  void load_experiment(const std::string& db, uint64_t id);
+  // Reloads the kernel last loaded into a fresh machine (an experiment:
+  // restores its checkpoint and arms its fault again).
   void reset();
 
   bool loaded() const { return machine_ != nullptr; }
@@ -65,15 +87,31 @@ class Session {
   // std::logic_error without a machine.
   faults::InjectionRecord inject_now(const pb::Fault& fault);
 
+  // Experiment replay: the stored row, the armed fault's record so far and,
+  // once finished, "reproduced: ..." or "NOT reproduced: ..." ("" before).
+  const pb::ExperimentResult* stored_experiment() const { return kind_ == GuestKind::Experiment ? &stored_ : nullptr; }
+  faults::InjectionRecord experiment_injection() const;
+  const std::string& replay_verdict() const { return verdict_; }
+  // The campaign session of a replay (null otherwise).
+  const campaign::Session* campaign_session() const { return campaign_.get(); }
+
  private:
   void create_machine();
+  void restart_experiment();
+  void finish(const std::string& reason);
 
   SessionConfig config_;
   GuestKind kind_ = GuestKind::None;
   std::string kernel_, initrd_, cmdline_;
-  // Order matters: the platform is destroyed before its machine.
+  // Order matters: the injector and platform are destroyed before their
+  // machine, the machine before the campaign session that installed hooks.
+  std::unique_ptr<campaign::Session> campaign_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<PcPlatform> platform_;
+  std::unique_ptr<faults::FaultInjector> injector_;
+  pb::ExperimentResult stored_;
+  std::string db_path_, verdict_;
+  uint64_t experiment_id_ = 0, limit_ticks_ = 0;
   bool finished_ = false;
   std::string finish_reason_;
 };
