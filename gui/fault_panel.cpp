@@ -109,7 +109,18 @@ bool FaultPanel::inject() {
   f.mutable_model()->mutable_bit_flip()->set_bits(1);
   f.mutable_duration()->set_transient(true);
   try {
-    faults::InjectionRecord rec = session_.inject_now(f);
+    faults::InjectionRecord rec;
+    std::exception_ptr error;
+    auto body = [&] {
+      try {
+        rec = session_.inject_now(f);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    };
+    if (guard_) guard_(body);
+    else body();
+    if (error) std::rethrow_exception(error);
     if (!rec.injected) {
       log(tr("%1: not injected (%2)").arg(what, QString::fromStdString(rec.detail)));
       return false;

@@ -4,6 +4,7 @@
 
 #include <QWidget>
 #include <cstdint>
+#include <functional>
 
 class QComboBox;
 class QLineEdit;
@@ -29,6 +30,9 @@ class FaultPanel : public QWidget {
   void set_physical_target(uint64_t address);
   void set_bit(int bit);
   QString log_text() const;
+  // Wraps every use of the machine (the window passes SimThread::with_machine
+  // so an injection happens between two slices of a running guest).
+  void set_machine_guard(std::function<void(const std::function<void()>&)> guard) { guard_ = std::move(guard); }
   // Adds a line to the injection log (replay notes, verdicts).
   void log_external(const QString& line) { log(line); }
   QPushButton* inject_button() const { return inject_; }
@@ -45,6 +49,7 @@ class FaultPanel : public QWidget {
   void log(const QString& line);
 
   Session& session_;
+  std::function<void(const std::function<void()>&)> guard_;
   QComboBox* target_ = nullptr;
   QLineEdit* address_ = nullptr;
   QSpinBox* bit_ = nullptr;

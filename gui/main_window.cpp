@@ -32,8 +32,6 @@
 namespace faultline::gui {
 
 namespace {
-constexpr uint64_t kMinSlice = 100'000, kMaxSlice = 20'000'000;
-constexpr qint64 kSliceTargetMs = 20;
 
 QPlainTextEdit* make_text_view(QWidget* parent) {
   auto* t = new QPlainTextEdit(parent);
@@ -48,7 +46,7 @@ QString hex16(uint32_t v) { return QString("%1").arg(v, 4, 16, QChar('0')).toUpp
 }  // namespace
 
 MainWindow::MainWindow(uint64_t memory_mib, QWidget* parent)
-    : QMainWindow(parent), session_(SessionConfig{memory_mib}) {
+    : QMainWindow(parent), session_(SessionConfig{memory_mib}), sim_(std::make_unique<SimThread>(session_)) {
   setWindowTitle("faultline");
   vga_ = new VgaView(this);
   vga_->set_key_handler([this](i8042::KeyCode key, bool pressed) { send_key(key, pressed); });
@@ -64,18 +62,15 @@ MainWindow::MainWindow(uint64_t memory_mib, QWidget* parent)
   statusBar()->addPermanentWidget(retired_label_);
   statusBar()->addPermanentWidget(mips_label_);
 
-  run_timer_ = new QTimer(this);
-  run_timer_->setInterval(0);
-  connect(run_timer_, &QTimer::timeout, this, [this] { run_tick(); });
   frame_timer_ = new QTimer(this);
   frame_timer_->setInterval(33);
-  connect(frame_timer_, &QTimer::timeout, this, [this] { refresh(); });
+  connect(frame_timer_, &QTimer::timeout, this, [this] { poll_worker(); });
 
   update_actions();
   refresh();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() { sim_->pause(); }
 
 void MainWindow::build_menus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -151,6 +146,7 @@ void MainWindow::build_docks() {
 
   // Fault panel.
   faults_ = new FaultPanel(session_, this);
+  faults_->set_machine_guard([this](const std::function<void()>& fn) { sim_->with_machine(fn); });
   connect(faults_, &FaultPanel::injected, this, [this] {
     refresh_registers();
     refresh_memory();
@@ -256,7 +252,6 @@ void MainWindow::after_load() {
   shown_console_ = shown_serial_ = 0;
   serial_->clear();
   console_->clear();
-  slice_ = 2'000'000;
   mips_ = 0;
   if (session_.loaded()) {
     setWindowTitle(QString("faultline — %1").arg(QFileInfo(QString::fromStdString(session_.kernel_path())).fileName()));
@@ -277,7 +272,7 @@ void MainWindow::run() {
   running_ = true;
   mips_clock_.start();
   mips_retired_ = session_.retired();
-  run_timer_->start();
+  sim_->run();
   frame_timer_->start();
   update_actions();
   refresh();
@@ -285,8 +280,8 @@ void MainWindow::run() {
 
 void MainWindow::pause() {
   if (!running_) return;
+  sim_->pause();
   running_ = false;
-  run_timer_->stop();
   frame_timer_->stop();
   update_actions();
   refresh();
@@ -312,27 +307,19 @@ void MainWindow::reset() {
   if (was_running) run();
 }
 
-void MainWindow::run_tick() {
+void MainWindow::poll_worker() {
   if (!running_) return;
-  QElapsedTimer t;
-  t.start();
-  session_.run_slice(slice_);
-  const qint64 ms = t.elapsed();
-  // Aim at ~20 ms per slice so the event loop stays responsive.
-  if (ms < kSliceTargetMs / 2) slice_ = std::min(kMaxSlice, slice_ * 2);
-  else if (ms > kSliceTargetMs * 2) slice_ = std::max(kMinSlice, slice_ / 2);
-  if (session_.finished()) {
+  if (!sim_->running()) {
+    // The guest finished on the worker.
     pause();
     if (!session_.replay_verdict().empty()) faults_->log_external(QString::fromStdString(session_.replay_verdict()));
+    return;
   }
+  sim_->request_frame();
+  refresh();
 }
 
-void MainWindow::send_key(i8042::KeyCode key, bool pressed) {
-  PcPlatform* pc = session_.platform();
-  if (!pc) return;
-  if (pressed) pc->i8042().press(key);
-  else pc->i8042().release(key);
-}
+void MainWindow::send_key(i8042::KeyCode key, bool pressed) { sim_->post_key(key, pressed); }
 
 void MainWindow::update_actions() {
   const bool can_run = session_.loaded() && !session_.finished();
@@ -343,23 +330,31 @@ void MainWindow::update_actions() {
 }
 
 void MainWindow::refresh() {
-  if (PcPlatform* pc = session_.platform(); pc && pc->vga()) vga_->set_frame(pc->vga()->render());
-  else vga_->set_frame(QImage());
+  uint64_t retired = 0;
+  if (running_) {
+    // The worker owns the machine: show what it published.
+    Image frame;
+    if (sim_->take_frame(frame)) vga_->set_frame(frame);
+    retired = sim_->status().retired;
+  } else {
+    if (PcPlatform* pc = session_.platform(); pc && pc->vga()) vga_->set_frame(pc->vga()->render());
+    else vga_->set_frame(QImage());
+    retired = session_.retired();
+  }
   refresh_consoles();
 
   QString state;
   if (!session_.loaded()) state = tr("No kernel");
-  else if (session_.finished()) state = tr("Finished: %1").arg(QString::fromStdString(session_.finish_reason()));
+  else if (!running_ && session_.finished()) state = tr("Finished: %1").arg(QString::fromStdString(session_.finish_reason()));
   else if (running_) state = tr("Running");
   else state = tr("Paused");
   state_label_->setText(state);
-  retired_label_->setText(tr("%L1 instructions").arg(session_.retired()));
+  retired_label_->setText(tr("%L1 instructions").arg(retired));
   if (running_ && mips_clock_.isValid()) {
     const qint64 ms = mips_clock_.elapsed();
     if (ms >= 500) {
-      const uint64_t now = session_.retired();
-      mips_ = static_cast<double>(now - mips_retired_) / (static_cast<double>(ms) * 1000.0);
-      mips_retired_ = now;
+      mips_ = static_cast<double>(retired - mips_retired_) / (static_cast<double>(ms) * 1000.0);
+      mips_retired_ = retired;
       mips_clock_.restart();
     }
   }
@@ -384,8 +379,13 @@ void MainWindow::refresh_consoles() {
     view->insertPlainText(add);
     view->verticalScrollBar()->setValue(view->verticalScrollBar()->maximum());
   };
-  append(serial_, session_.serial_output(), shown_serial_);
-  append(console_, session_.console_output(), shown_console_);
+  if (running_) {
+    append(serial_, sim_->serial_output(), shown_serial_);
+    append(console_, sim_->console_output(), shown_console_);
+  } else {
+    append(serial_, session_.serial_output(), shown_serial_);
+    append(console_, session_.console_output(), shown_console_);
+  }
 }
 
 void MainWindow::refresh_registers() {

@@ -1,17 +1,22 @@
 // The main window: VGA view in the middle, run control toolbar, register,
 // memory, fault and console docks, and a status bar.
 //
-// Execution runs in slices on the GUI thread from a zero-interval timer
-// (the slice size adapts so one slice takes about 20 ms of wall time); a
-// second timer refreshes the screen, consoles and status at about 30 Hz.
-// Registers and memory are refreshed when the machine stops or steps.
+// Execution runs on a worker thread (SimThread); the GUI thread never
+// touches the machine while it runs: a timer at about 30 Hz asks the worker
+// for a frame and shows the frame, output and status it published. Whatever
+// needs the machine (injection, reset, inspection) pauses the worker first
+// (a handshake that waits at most one ~10 ms slice) or runs between two
+// slices through SimThread::with_machine. Registers and memory are
+// refreshed when the machine stops or steps.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <cstdint>
+#include <memory>
 
 #include "gui/session.h"
+#include "gui/sim_thread.h"
 
 class QAction;
 class QLabel;
@@ -33,6 +38,8 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   Session& session() { return session_; }
+  SimThread& sim() { return *sim_; }
+  bool running() const { return running_; }
   VgaView* vga_view() const { return vga_; }
   FaultPanel* fault_panel() const { return faults_; }
 
@@ -57,7 +64,7 @@ class MainWindow : public QMainWindow {
  private:
   void build_menus();
   void build_docks();
-  void run_tick();
+  void poll_worker();
   void update_actions();
   void refresh_registers();
   void refresh_memory();
@@ -67,9 +74,8 @@ class MainWindow : public QMainWindow {
   void show_error(const QString& what, const QString& detail);
 
   Session session_;
+  std::unique_ptr<SimThread> sim_;  // destroyed (joined) before session_
   bool running_ = false;
-  uint64_t slice_ = 2'000'000;
-  QTimer* run_timer_ = nullptr;
   QTimer* frame_timer_ = nullptr;
   QElapsedTimer mips_clock_;
   uint64_t mips_retired_ = 0;

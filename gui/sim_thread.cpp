@@ -1,0 +1,171 @@
+#include "gui/sim_thread.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace faultline::gui {
+
+namespace {
+constexpr uint64_t kMinSlice = 20'000, kMaxSlice = 20'000'000;
+constexpr double kSliceTargetMs = 10;
+}  // namespace
+
+SimThread::SimThread(Session& session) : s_(session) { worker_ = std::thread([this] { loop(); }); }
+
+SimThread::~SimThread() {
+  {
+    std::unique_lock lk(mu_);
+    quit_ = true;
+    want_run_ = false;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void SimThread::run() {
+  std::unique_lock lk(mu_);
+  if (!s_.loaded() || s_.finished() || want_run_) return;
+  want_run_ = true;
+  status_.running = true;
+  status_.finished = false;
+  // The published output restarts from the session's (it may have been
+  // reset or stepped while idle).
+  serial_ = s_.serial_output();
+  console_ = s_.console_output();
+  cv_.notify_all();
+}
+
+void SimThread::pause() {
+  std::unique_lock lk(mu_);
+  want_run_ = false;
+  cv_.notify_all();
+  cv_.wait(lk, [&] { return !busy_; });
+  status_.running = false;
+}
+
+bool SimThread::running() const {
+  std::unique_lock lk(mu_);
+  return want_run_;
+}
+
+void SimThread::with_machine(const std::function<void()>& fn) {
+  std::unique_lock lk(mu_);
+  if (!want_run_ && !busy_) {
+    lk.unlock();
+    fn();
+    return;
+  }
+  bool done = false;
+  calls_.emplace_back(&fn, &done);
+  cv_.notify_all();
+  cv_.wait(lk, [&] { return done; });
+}
+
+void SimThread::post_key(i8042::KeyCode key, bool pressed) {
+  std::unique_lock lk(mu_);
+  keys_.emplace_back(key, pressed);
+  if (!want_run_ && !busy_) apply_keys_locked();
+}
+
+void SimThread::apply_keys_locked() {
+  PcPlatform* pc = s_.platform();
+  while (!keys_.empty()) {
+    auto [key, pressed] = keys_.front();
+    keys_.pop_front();
+    if (!pc) continue;
+    if (pressed) pc->i8042().press(key);
+    else pc->i8042().release(key);
+  }
+}
+
+SimThread::Status SimThread::status() const {
+  std::unique_lock lk(mu_);
+  Status st = status_;
+  st.running = want_run_;
+  return st;
+}
+
+std::string SimThread::serial_output() const {
+  std::unique_lock lk(mu_);
+  return serial_;
+}
+
+std::string SimThread::console_output() const {
+  std::unique_lock lk(mu_);
+  return console_;
+}
+
+void SimThread::request_frame() {
+  std::unique_lock lk(mu_);
+  frame_wanted_ = true;
+}
+
+bool SimThread::take_frame(Image& out) {
+  std::unique_lock lk(mu_);
+  if (!frame_new_) return false;
+  out = frame_;
+  frame_new_ = false;
+  return true;
+}
+
+void SimThread::publish_locked() {
+  status_.retired = s_.retired();
+  status_.finished = s_.finished();
+  status_.slice_size = slice_;
+  const std::string& ser = s_.serial_output();
+  if (ser.size() >= serial_.size()) serial_.append(ser, serial_.size());
+  else serial_ = ser;
+  const std::string& con = s_.console_output();
+  if (con.size() >= console_.size()) console_.append(con, console_.size());
+  else console_ = con;
+}
+
+void SimThread::loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return quit_ || want_run_ || !calls_.empty(); });
+    if (quit_) break;
+    // Calls between slices (the machine is idle here).
+    while (!calls_.empty()) {
+      auto [fn, done] = calls_.front();
+      calls_.pop_front();
+      busy_ = true;
+      lk.unlock();
+      (*fn)();
+      lk.lock();
+      busy_ = false;
+      *done = true;
+      cv_.notify_all();
+    }
+    if (!want_run_) continue;
+    apply_keys_locked();
+    busy_ = true;
+    const bool render = frame_wanted_;
+    frame_wanted_ = false;
+    lk.unlock();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    s_.run_slice(slice_);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (ms < kSliceTargetMs / 2) slice_ = std::min(kMaxSlice, slice_ * 2);
+    else if (ms > kSliceTargetMs * 2) slice_ = std::max(kMinSlice, slice_ / 2);
+    Image frame;
+    PcPlatform* pc = s_.platform();
+    if (render && pc && pc->vga()) frame = pc->vga()->render();
+
+    lk.lock();
+    busy_ = false;
+    status_.slices++;
+    publish_locked();
+    if (render && pc && pc->vga()) {
+      frame_ = std::move(frame);
+      frame_new_ = true;
+    }
+    if (s_.finished()) want_run_ = false;
+    cv_.notify_all();
+  }
+  busy_ = false;
+  cv_.notify_all();
+}
+
+}  // namespace faultline::gui
