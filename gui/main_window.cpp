@@ -148,6 +148,7 @@ void MainWindow::build_docks() {
   faults_ = new FaultPanel(session_, this);
   faults_->set_machine_guard([this](const std::function<void()>& fn) { sim_->with_machine(fn); });
   connect(faults_, &FaultPanel::injected, this, [this] {
+    if (running_) return;  // the worker owns the machine; shown on pause
     refresh_registers();
     refresh_memory();
   });
@@ -312,8 +313,14 @@ void MainWindow::poll_worker() {
   if (!sim_->running()) {
     // The guest finished on the worker.
     pause();
+    faults_->log_new_injections();
     if (!session_.replay_verdict().empty()) faults_->log_external(QString::fromStdString(session_.replay_verdict()));
     return;
+  }
+  if (sim_->status().injections != session_history_seen_) {
+    // An armed trigger fired on the worker: log it between two slices.
+    faults_->log_new_injections();
+    session_history_seen_ = sim_->status().injections;
   }
   sim_->request_frame();
   refresh();

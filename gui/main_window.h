@@ -76,6 +76,7 @@ class MainWindow : public QMainWindow {
   Session session_;
   std::unique_ptr<SimThread> sim_;  // destroyed (joined) before session_
   bool running_ = false;
+  size_t session_history_seen_ = 0;
   QTimer* frame_timer_ = nullptr;
   QElapsedTimer mips_clock_;
   uint64_t mips_retired_ = 0;

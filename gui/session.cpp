@@ -34,6 +34,8 @@ void Session::create_machine() {
   machine_.reset();
   finished_ = false;
   finish_reason_.clear();
+  history_.clear();
+  armed_pending_ = false;
   MachineConfig mc;
   mc.memory_mib = config_.memory_mib;
   machine_ = std::make_unique<Machine>(mc);
@@ -91,6 +93,8 @@ void Session::restart_experiment() {
   finished_ = false;
   finish_reason_.clear();
   verdict_.clear();
+  history_.clear();
+  armed_pending_ = false;
   machine_ = campaign_->make_machine();
   machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())]);
   injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols());
@@ -124,8 +128,9 @@ void Session::reset() {
       MultibootOptions mb;
       mb.kernel_path = kernel_;
       mb.cmdline = cmdline_;
-      multiboot_load(*machine_, mb);
+      image_ = std::make_unique<ElfImage>(multiboot_load(*machine_, mb));
     } else {
+      image_.reset();
       linux_load(*machine_, LinuxBootOptions{kernel_, initrd_, cmdline_});
     }
   } catch (...) {
@@ -152,6 +157,7 @@ RunResult Session::run_slice(uint64_t max_instructions) {
     max_instructions = std::min(max_instructions, limit_ticks_ - now);
   }
   r = machine_->run(max_instructions);
+  poll_armed();
   char buf[128];
   switch (r.outcome) {
     case RunOutcome::InstructionLimit:
@@ -205,13 +211,49 @@ const std::string& Session::serial_output() const {
 
 faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  if (injector_) {
-    // One injector per machine: the replayed experiment's owns the hooks.
+  if (kind_ == GuestKind::Experiment)
     throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
-  }
-  faults::FaultInjector injector(*machine_, nullptr);
-  injector.inject_now(fault);
-  return injector.record();
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  armed_pending_ = false;
+  injector_->inject_now(fault);
+  const faults::InjectionRecord rec = injector_->record();
+  if (rec.injected) history_.push_back({fault, rec});
+  return rec;
+}
+
+void Session::arm(const pb::Fault& fault) {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (kind_ == GuestKind::Experiment)
+    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  armed_pending_ = false;
+  injector_->arm(fault);
+  armed_fault_ = fault;
+  armed_pending_ = true;
+  poll_armed();  // an instruction trigger already reached fires at arming
+}
+
+void Session::disarm() {
+  if (kind_ == GuestKind::Experiment || !injector_) return;
+  injector_->disarm();
+  armed_pending_ = false;
+}
+
+bool Session::trigger_pending() const { return armed_pending_; }
+
+bool Session::poll_armed() {
+  if (!armed_pending_ || !injector_) return false;
+  const faults::InjectionRecord& rec = injector_->record();
+  if (!rec.injected && rec.detail.empty()) return false;
+  armed_pending_ = false;
+  if (!rec.injected) return false;  // fired, but could not apply (e.g. unmapped)
+  history_.push_back({armed_fault_, rec});
+  return true;
+}
+
+const SymbolTable* Session::symbols() const {
+  if (kind_ == GuestKind::Experiment && campaign_) return &campaign_->symbols();
+  return kind_ == GuestKind::Multiboot && image_ ? &image_->symbols : nullptr;
 }
 
 }  // namespace faultline::gui

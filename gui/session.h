@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/boot/elf_image.h"
 #include "core/machine.h"
 #include "devices/pc/pc_platform.h"
 #include "faults/injector.h"
@@ -82,10 +83,33 @@ class Session {
   const std::string& console_output() const;
   const std::string& serial_output() const;
 
-  // Applies `fault` now (trigger ignored) and returns what happened. Throws
-  // std::invalid_argument for a fault that cannot be applied and
-  // std::logic_error without a machine.
+  // Hand-made faults go through one FaultInjector per machine (a Machine
+  // takes at most one): inject_now() applies `fault` now (trigger ignored),
+  // arm() waits for its trigger; either replaces (disarms) the fault before,
+  // so a permanent fault stays enforced until the next injection, disarm()
+  // or reset. Both throw std::invalid_argument for a fault that cannot be
+  // applied and std::logic_error without a machine or in a replay.
   faults::InjectionRecord inject_now(const pb::Fault& fault);
+  void arm(const pb::Fault& fault);
+  void disarm();
+  // True while an armed trigger has not fired yet.
+  bool trigger_pending() const;
+  // Call after running: if the armed fault fired since the last call, adds
+  // it to the history and returns true.
+  bool poll_armed();
+
+  // Every applied hand-made fault since the machine was (re)started, in
+  // order, with what the injector recorded (virtual time included).
+  struct HandInjection {
+    pb::Fault fault;
+    faults::InjectionRecord record;
+  };
+  const std::vector<HandInjection>& history() const { return history_; }
+  // ELF symbols of the multiboot kernel (or the replayed campaign's); null
+  // for Linux.
+  const SymbolTable* symbols() const;
+  const std::string& cmdline() const { return cmdline_; }
+  uint64_t memory_mib() const { return config_.memory_mib; }
 
   // Experiment replay: the stored row, the armed fault's record so far and,
   // once finished, "reproduced: ..." or "NOT reproduced: ..." ("" before).
@@ -110,6 +134,10 @@ class Session {
   std::unique_ptr<PcPlatform> platform_;
   std::unique_ptr<faults::FaultInjector> injector_;
   pb::ExperimentResult stored_;
+  std::vector<HandInjection> history_;
+  std::unique_ptr<ElfImage> image_;
+  bool armed_pending_ = false;
+  pb::Fault armed_fault_;
   std::string db_path_, verdict_;
   uint64_t experiment_id_ = 0, limit_ticks_ = 0;
   bool finished_ = false;

@@ -112,6 +112,8 @@ void SimThread::publish_locked() {
   status_.retired = s_.retired();
   status_.finished = s_.finished();
   status_.slice_size = slice_;
+  status_.injections = s_.history().size();
+  status_.trigger_pending = s_.trigger_pending();
   const std::string& ser = s_.serial_output();
   if (ser.size() >= serial_.size()) serial_.append(ser, serial_.size());
   else serial_ = ser;

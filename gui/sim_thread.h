@@ -53,6 +53,8 @@ class SimThread {
     uint64_t retired = 0;
     uint64_t slices = 0;
     uint64_t slice_size = 0;
+    size_t injections = 0;     // Session::history().size()
+    bool trigger_pending = false;
   };
   Status status() const;
   // Published output (a copy of the session's output as of the last slice).

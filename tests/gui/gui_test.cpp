@@ -195,7 +195,7 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   uint8_t byte = 0;
   ASSERT_TRUE(w.session().cpu()->read_phys(0x700000, &byte, 1));
   EXPECT_EQ(byte & 8, 8);
-  EXPECT_NE(w.fault_panel()->log_text().indexOf("flipped phys 0x700000 bit 3"), -1) << w.fault_panel()->log_text().toStdString();
+  EXPECT_NE(w.fault_panel()->log_text().indexOf("bit flip phys 0x700000 bit 3"), -1) << w.fault_panel()->log_text().toStdString();
 }
 
 }  // namespace
