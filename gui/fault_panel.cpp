@@ -79,6 +79,8 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   trigger_->addItem(tr("at virtual time (ns)"), static_cast<int>(Trigger::TimeNs));
   trigger_->addItem(tr("at PC (address or symbol)"), static_cast<int>(Trigger::Pc));
   trigger_value_ = new QLineEdit(this);
+  trigger_value_->setMinimumWidth(120);
+  trigger_value_->setPlaceholderText(tr("count / ns / PC"));
   occurrence_ = new QSpinBox(this);
   occurrence_->setRange(1, 1'000'000);
   occurrence_->setPrefix(tr("#"));

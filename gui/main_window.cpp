@@ -9,7 +9,9 @@
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
+#include <QComboBox>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -25,6 +27,7 @@
 #include <exception>
 
 #include "gui/campaign_monitor.h"
+#include "gui/disasm.h"
 #include "gui/fault_panel.h"
 #include "experiments/store/store.h"
 #include "gui/vga_view.h"
@@ -109,11 +112,16 @@ void MainWindow::build_menus() {
   reset_act_ = tb->addAction(tr("Reset"), this, &MainWindow::reset);
   run_act_->setShortcut(Qt::Key_F5);
   step_act_->setShortcut(Qt::Key_F10);
+  save_snap_act_ = tb->addAction(tr("Save snapshot"), this, &MainWindow::save_snapshot);
+  load_snap_act_ = tb->addAction(tr("Load snapshot"), this, &MainWindow::load_snapshot);
   QMenu* machine = menuBar()->addMenu(tr("&Machine"));
   machine->addAction(run_act_);
   machine->addAction(pause_act_);
   machine->addAction(step_act_);
   machine->addAction(reset_act_);
+  machine->addSeparator();
+  machine->addAction(save_snap_act_);
+  machine->addAction(load_snap_act_);
 }
 
 void MainWindow::build_docks() {
@@ -129,8 +137,12 @@ void MainWindow::build_docks() {
   mem_address_ = new QLineEdit("0x100000", mem);
   auto* show = new QPushButton(tr("Show"), mem);
   memory_ = make_text_view(mem);
+  mem_space_ = new QComboBox(mem);
+  mem_space_->addItem(tr("physical"));
+  mem_space_->addItem(tr("virtual (page tables)"));
   auto* row = new QHBoxLayout;
-  row->addWidget(new QLabel(tr("Physical address:"), mem));
+  row->addWidget(mem_space_);
+  row->addWidget(new QLabel(tr("address:"), mem));
   row->addWidget(mem_address_, 1);
   row->addWidget(show);
   auto* mem_layout = new QVBoxLayout(mem);
@@ -139,6 +151,9 @@ void MainWindow::build_docks() {
   mem_layout->addWidget(memory_, 1);
   connect(show, &QPushButton::clicked, this, [this] { refresh_memory(); });
   connect(mem_address_, &QLineEdit::returnPressed, this, [this] { refresh_memory(); });
+  connect(mem_space_, &QComboBox::currentIndexChanged, this, [this] {
+    if (!running_) refresh_memory();
+  });
   auto* mem_dock = new QDockWidget(tr("Memory"), this);
   mem_dock->setObjectName("memory");
   mem_dock->setWidget(mem);
@@ -156,6 +171,34 @@ void MainWindow::build_docks() {
   fault_dock->setObjectName("faults");
   fault_dock->setWidget(faults_);
   addDockWidget(Qt::RightDockWidgetArea, fault_dock);
+
+  // Disassembly and breakpoints.
+  auto* dis = new QWidget(this);
+  disasm_ = make_text_view(dis);
+  bp_edit_ = new QLineEdit(dis);
+  bp_edit_->setPlaceholderText(tr("breakpoint: hex address or symbol[+off]"));
+  auto* bp_add = new QPushButton(tr("Add"), dis);
+  auto* bp_del = new QPushButton(tr("Remove"), dis);
+  bp_list_ = new QListWidget(dis);
+  bp_list_->setMaximumHeight(90);
+  auto* bp_row = new QHBoxLayout;
+  bp_row->addWidget(bp_edit_, 1);
+  bp_row->addWidget(bp_add);
+  bp_row->addWidget(bp_del);
+  auto* dis_layout = new QVBoxLayout(dis);
+  dis_layout->setContentsMargins(2, 2, 2, 2);
+  dis_layout->addWidget(disasm_, 1);
+  dis_layout->addLayout(bp_row);
+  dis_layout->addWidget(bp_list_);
+  connect(bp_add, &QPushButton::clicked, this, [this] { add_breakpoint(); });
+  connect(bp_edit_, &QLineEdit::returnPressed, this, [this] { add_breakpoint(); });
+  connect(bp_del, &QPushButton::clicked, this, [this] { remove_breakpoint(); });
+  auto* dis_dock = new QDockWidget(tr("Disassembly and breakpoints"), this);
+  dis_dock->setObjectName("disassembly");
+  dis_dock->setWidget(dis);
+  addDockWidget(Qt::RightDockWidgetArea, dis_dock);
+  tabifyDockWidget(reg_dock, dis_dock);
+  reg_dock->raise();
 
   // Consoles.
   auto* tabs = console_tabs_ = new QTabWidget(this);
@@ -311,8 +354,14 @@ void MainWindow::reset() {
 void MainWindow::poll_worker() {
   if (!running_) return;
   if (!sim_->running()) {
-    // The guest finished on the worker.
+    // The guest finished or hit a breakpoint on the worker.
+    const SimThread::Status st = sim_->status();
     pause();
+    if (st.breakpoint_hits != bp_hits_seen_) {
+      bp_hits_seen_ = st.breakpoint_hits;
+      const QString sym = QString::fromStdString(symbolize(st.breakpoint, session_.symbols()));
+      statusBar()->showMessage(tr("Breakpoint at %1%2").arg(hex32(st.breakpoint), sym.isEmpty() ? QString() : " <" + sym + ">"), 10000);
+    }
     faults_->log_new_injections();
     if (!session_.replay_verdict().empty()) faults_->log_external(QString::fromStdString(session_.replay_verdict()));
     return;
@@ -334,6 +383,8 @@ void MainWindow::update_actions() {
   pause_act_->setEnabled(running_);
   step_act_->setEnabled(can_run && !running_);
   reset_act_->setEnabled(session_.loaded());
+  save_snap_act_->setEnabled(session_.loaded() && !running_);
+  load_snap_act_->setEnabled(session_.has_snapshot() && !running_);
 }
 
 void MainWindow::refresh() {
@@ -369,6 +420,7 @@ void MainWindow::refresh() {
   if (!running_) {
     refresh_registers();
     refresh_memory();
+    refresh_disassembly();
   }
 }
 
@@ -435,10 +487,20 @@ void MainWindow::refresh_memory() {
   base &= ~uint64_t{15};
   uint8_t bytes[256];
   bool ok[256];
-  if (cpu->read_phys(base, bytes, sizeof bytes)) {
-    std::fill(std::begin(ok), std::end(ok), true);
-  } else {
-    for (size_t i = 0; i < 256; ++i) ok[i] = cpu->read_phys(base + i, &bytes[i], 1);
+  const bool virt = mem_space_->currentIndex() == 1;
+  if (virt && base > 0xFFFFFFFFull) {
+    memory_->setPlainText(tr("invalid virtual address (32-bit expected)"));
+    return;
+  }
+  for (size_t i = 0; i < 256; ++i) {
+    uint64_t pa = base + i;
+    if (virt) {
+      uint32_t p32 = 0;
+      ok[i] = cpu->translate_debug(static_cast<uint32_t>(base + i), p32);
+      pa = p32;
+      if (!ok[i]) continue;
+    }
+    ok[i] = cpu->read_phys(pa, &bytes[i], 1);
   }
   QString t;
   for (size_t line = 0; line < 16; ++line) {
@@ -452,5 +514,118 @@ void MainWindow::refresh_memory() {
   }
   memory_->setPlainText(t);
 }
+
+}  // namespace faultline::gui
+
+namespace faultline::gui {
+
+void MainWindow::refresh_disassembly() {
+  Cpu* cpu = session_.cpu();
+  if (!cpu) {
+    disasm_->setPlainText(tr("(no machine)"));
+    return;
+  }
+  QString t;
+  const auto& bps = session_.breakpoints();
+  for (const DisasmLine& l : disassemble_around_eip(*cpu, 8, 24, session_.symbols())) {
+    if (!l.symbol.empty() && l.symbol.find('+') == std::string::npos) t += QString("<%1>:\n").arg(QString::fromStdString(l.symbol));
+    const bool bp = std::find(bps.begin(), bps.end(), l.address) != bps.end();
+    t += QString("%1%2 %3  %4  %5\n")
+             .arg(l.current ? "=>" : "  ")
+             .arg(bp ? "*" : " ")
+             .arg(hex32(l.address))
+             .arg(QString::fromStdString(l.bytes), -16)
+             .arg(QString::fromStdString(l.text));
+  }
+  disasm_->setPlainText(t);
+}
+
+bool MainWindow::add_breakpoint_text(const QString& text) {
+  uint64_t addr = 0;
+  QString name = text.trimmed();
+  if (!parse_hex(name, addr)) {
+    uint64_t off = 0;
+    if (int plus = static_cast<int>(name.indexOf('+')); plus > 0) {
+      if (!parse_hex(name.mid(plus + 1), off)) {
+        show_error(tr("Invalid breakpoint"), tr("bad offset in '%1'").arg(text));
+        return false;
+      }
+      name = name.left(plus).trimmed();
+    }
+    const SymbolTable* syms = session_.symbols();
+    auto sym = syms ? syms->find(name.toStdString()) : std::nullopt;
+    if (!sym) {
+      show_error(tr("Invalid breakpoint"),
+                 syms ? tr("'%1' is neither a hex address nor a symbol of the kernel").arg(text)
+                      : tr("'%1' is not a hex address (this kernel has no symbols)").arg(text));
+      return false;
+    }
+    addr = sym->value + off;
+  }
+  if (addr > 0xFFFFFFFFull) {
+    show_error(tr("Invalid breakpoint"), tr("'%1' is beyond 32 bits").arg(text));
+    return false;
+  }
+  std::vector<uint32_t> bps = session_.breakpoints();
+  if (std::find(bps.begin(), bps.end(), static_cast<uint32_t>(addr)) != bps.end()) return true;
+  bps.push_back(static_cast<uint32_t>(addr));
+  sim_->with_machine([&] { session_.set_breakpoints(bps); });
+  const QString sym = QString::fromStdString(symbolize(static_cast<uint32_t>(addr), session_.symbols()));
+  auto* item = new QListWidgetItem(hex32(static_cast<uint32_t>(addr)) + (sym.isEmpty() ? QString() : "  <" + sym + ">"));
+  item->setData(Qt::UserRole, static_cast<quint64>(addr));
+  bp_list_->addItem(item);
+  if (!running_) refresh_disassembly();
+  return true;
+}
+
+void MainWindow::add_breakpoint() {
+  if (add_breakpoint_text(bp_edit_->text())) bp_edit_->clear();
+}
+
+void MainWindow::remove_breakpoint() {
+  QListWidgetItem* item = bp_list_->currentItem();
+  if (!item) return;
+  const auto addr = static_cast<uint32_t>(item->data(Qt::UserRole).toULongLong());
+  std::vector<uint32_t> bps = session_.breakpoints();
+  bps.erase(std::remove(bps.begin(), bps.end(), addr), bps.end());
+  sim_->with_machine([&] { session_.set_breakpoints(bps); });
+  delete item;
+  if (!running_) refresh_disassembly();
+}
+
+void MainWindow::save_snapshot() {
+  if (!session_.loaded()) return;
+  pause();
+  try {
+    session_.save_snapshot();
+    statusBar()->showMessage(tr("Snapshot saved at tick %L1").arg(session_.snapshot_ticks()), 5000);
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot save a snapshot"), QString::fromUtf8(e.what()));
+  }
+  update_actions();
+}
+
+void MainWindow::load_snapshot() {
+  if (!session_.has_snapshot()) return;
+  pause();
+  try {
+    session_.load_snapshot();
+    statusBar()->showMessage(tr("Snapshot of tick %L1 loaded").arg(session_.snapshot_ticks()), 5000);
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot load the snapshot"), QString::fromUtf8(e.what()));
+  }
+  update_actions();
+  refresh();
+}
+
+void MainWindow::show_memory(const QString& address, bool virtual_space) {
+  mem_space_->setCurrentIndex(virtual_space ? 1 : 0);
+  mem_address_->setText(address);
+  refresh_memory();
+}
+
+QString MainWindow::memory_text() const { return memory_->toPlainText(); }
+QString MainWindow::disassembly_text() const { return disasm_->toPlainText(); }
+QString MainWindow::status_text() const { return statusBar()->currentMessage(); }
 
 }  // namespace faultline::gui

@@ -19,6 +19,8 @@
 #include "gui/sim_thread.h"
 
 class QAction;
+class QComboBox;
+class QListWidget;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -57,6 +59,13 @@ class MainWindow : public QMainWindow {
   void pause();
   void step();
   void reset();
+  // Inspection helpers (tests): breakpoints by hex address or symbol[+off],
+  // the memory view's space, and what the views show.
+  bool add_breakpoint_text(const QString& text);
+  void show_memory(const QString& address, bool virtual_space);
+  QString memory_text() const;
+  QString disassembly_text() const;
+  QString status_text() const;
   // Repaints the screen, consoles, status, and (when not running) the
   // register and memory views.
   void refresh();
@@ -68,6 +77,11 @@ class MainWindow : public QMainWindow {
   void update_actions();
   void refresh_registers();
   void refresh_memory();
+  void refresh_disassembly();
+  void add_breakpoint();
+  void remove_breakpoint();
+  void save_snapshot();
+  void load_snapshot();
   void refresh_consoles();
   void after_load();
   void send_key(i8042::KeyCode key, bool pressed);
@@ -88,6 +102,13 @@ class MainWindow : public QMainWindow {
   QPlainTextEdit* registers_ = nullptr;
   QLineEdit* mem_address_ = nullptr;
   QPlainTextEdit* memory_ = nullptr;
+  QComboBox* mem_space_ = nullptr;
+  QPlainTextEdit* disasm_ = nullptr;
+  QLineEdit* bp_edit_ = nullptr;
+  QListWidget* bp_list_ = nullptr;
+  QAction* save_snap_act_ = nullptr;
+  QAction* load_snap_act_ = nullptr;
+  uint64_t bp_hits_seen_ = 0;
   QPlainTextEdit* serial_ = nullptr;
   QPlainTextEdit* console_ = nullptr;
   QTabWidget* console_tabs_ = nullptr;

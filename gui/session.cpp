@@ -41,9 +41,11 @@ void Session::create_machine() {
   machine_ = std::make_unique<Machine>(mc);
   PcConfig pcc;  // COM1 captured in memory, VGA, PCI/IDE without disks
   platform_ = std::make_unique<PcPlatform>(*machine_, pcc);
+  install_breakpoint_hook();
 }
 
 void Session::load_multiboot(const std::string& kernel, const std::string& cmdline) {
+  snapshot_.reset();
   campaign_.reset();
   kind_ = GuestKind::Multiboot;
   kernel_ = kernel;
@@ -53,6 +55,7 @@ void Session::load_multiboot(const std::string& kernel, const std::string& cmdli
 }
 
 void Session::load_linux(const std::string& kernel, const std::string& initrd, const std::string& cmdline) {
+  snapshot_.reset();
   campaign_.reset();
   kind_ = GuestKind::Linux;
   kernel_ = kernel;
@@ -62,6 +65,7 @@ void Session::load_linux(const std::string& kernel, const std::string& initrd, c
 }
 
 void Session::load_experiment(const std::string& db_path, uint64_t id) {
+  snapshot_.reset();
   injector_.reset();
   platform_.reset();
   machine_.reset();
@@ -96,6 +100,7 @@ void Session::restart_experiment() {
   history_.clear();
   armed_pending_ = false;
   machine_ = campaign_->make_machine();
+  install_breakpoint_hook();
   machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())]);
   injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols());
   injector_->arm(stored_.fault());
@@ -158,6 +163,7 @@ RunResult Session::run_slice(uint64_t max_instructions) {
   }
   r = machine_->run(max_instructions);
   poll_armed();
+  if (bp_hit_) return r;  // stopped at a breakpoint (Stopped)
   char buf[128];
   switch (r.outcome) {
     case RunOutcome::InstructionLimit:
@@ -250,6 +256,71 @@ bool Session::poll_armed() {
   history_.push_back({armed_fault_, rec});
   return true;
 }
+
+void Session::install_breakpoint_hook() {
+  installed_bps_.clear();
+  Cpu& cpu = machine_->cpu();
+  cpu.on_pc = &Session::pc_thunk;
+  cpu.on_pc_ctx = this;
+  set_breakpoints(breakpoints_);
+}
+
+void Session::pc_thunk(void* ctx, uint32_t lin) {
+  auto* self = static_cast<Session*>(ctx);
+  if (std::find(self->breakpoints_.begin(), self->breakpoints_.end(), lin) == self->breakpoints_.end()) return;
+  self->bp_hit_ = lin;
+  self->machine_->cpu().request_stop(StopReason::Requested);
+}
+
+void Session::set_breakpoints(const std::vector<uint32_t>& addresses) {
+  breakpoints_ = addresses;
+  if (!machine_) return;
+  Cpu& cpu = machine_->cpu();
+  // Remove what this session added (one entry each; an injector's PC
+  // trigger may have its own entry at the same address).
+  for (uint32_t a : installed_bps_) {
+    auto it = std::find(cpu.pc_breakpoints.begin(), cpu.pc_breakpoints.end(), a);
+    if (it != cpu.pc_breakpoints.end()) cpu.pc_breakpoints.erase(it);
+  }
+  installed_bps_ = addresses;
+  cpu.pc_breakpoints.insert(cpu.pc_breakpoints.end(), addresses.begin(), addresses.end());
+  cpu.hooks_changed();
+}
+
+std::optional<uint32_t> Session::take_breakpoint_hit() {
+  std::optional<uint32_t> hit = bp_hit_;
+  bp_hit_.reset();
+  return hit;
+}
+
+void Session::save_snapshot() {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before taking a snapshot");
+  if (!history_.empty()) {
+    const auto d = history_.back().fault.duration().kind_case();
+    if (injector_ && injector_->armed() &&
+        (d == pb::Duration::kPermanent || d == pb::Duration::kIntermittentInstructions))
+      throw std::logic_error("a permanent or intermittent fault is being enforced: disarm it before taking a snapshot");
+  }
+  if (injector_) injector_->disarm();  // nothing left to do for a transient fault
+  snapshot_ = std::make_unique<Machine::Checkpoint>(machine_->checkpoint());
+  snapshot_history_ = history_;
+  snapshot_finished_ = finished_;
+  snapshot_reason_ = finish_reason_;
+}
+
+void Session::load_snapshot() {
+  if (!machine_ || !snapshot_) throw std::logic_error("no snapshot saved");
+  if (injector_) injector_->disarm();
+  armed_pending_ = false;
+  machine_->restore(*snapshot_);
+  history_ = snapshot_history_;
+  finished_ = snapshot_finished_;
+  finish_reason_ = snapshot_reason_;
+  bp_hit_.reset();
+}
+
+uint64_t Session::snapshot_ticks() const { return snapshot_ ? snapshot_->ticks : 0; }
 
 const SymbolTable* Session::symbols() const {
   if (kind_ == GuestKind::Experiment && campaign_) return &campaign_->symbols();

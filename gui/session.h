@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,24 @@ class Session {
   // for Linux.
   const SymbolTable* symbols() const;
   const std::string& cmdline() const { return cmdline_; }
+
+  // Breakpoints on linear addresses: the run stops before the instruction
+  // (Cpu::pc_breakpoints with the session's on_pc hook, installed when the
+  // machine is created so a fault injector chains to it). Kept across
+  // reset.
+  void set_breakpoints(const std::vector<uint32_t>& addresses);
+  const std::vector<uint32_t>& breakpoints() const { return breakpoints_; }
+  // The breakpoint the last run_slice stopped at (cleared by the call).
+  std::optional<uint32_t> take_breakpoint_hit();
+
+  // One in-memory snapshot (Machine::checkpoint with the platform's device
+  // state). save_snapshot() throws std::logic_error while a trigger is
+  // armed (its clock events cannot be saved); load_snapshot() disarms the
+  // hand-made fault and restores the injection history of that moment.
+  void save_snapshot();
+  void load_snapshot();
+  bool has_snapshot() const { return snapshot_ != nullptr; }
+  uint64_t snapshot_ticks() const;
   uint64_t memory_mib() const { return config_.memory_mib; }
 
   // Experiment replay: the stored row, the armed fault's record so far and,
@@ -123,6 +142,8 @@ class Session {
   void create_machine();
   void restart_experiment();
   void finish(const std::string& reason);
+  void install_breakpoint_hook();
+  static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
   GuestKind kind_ = GuestKind::None;
@@ -137,6 +158,12 @@ class Session {
   std::vector<HandInjection> history_;
   std::unique_ptr<ElfImage> image_;
   bool armed_pending_ = false;
+  std::vector<uint32_t> breakpoints_, installed_bps_;
+  std::optional<uint32_t> bp_hit_;
+  std::unique_ptr<Machine::Checkpoint> snapshot_;
+  std::vector<HandInjection> snapshot_history_;
+  bool snapshot_finished_ = false;
+  std::string snapshot_reason_;
   pb::Fault armed_fault_;
   std::string db_path_, verdict_;
   uint64_t experiment_id_ = 0, limit_ticks_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace faultline::gui {
 
@@ -164,6 +165,11 @@ void SimThread::loop() {
       frame_new_ = true;
     }
     if (s_.finished()) want_run_ = false;
+    if (std::optional<uint32_t> bp = s_.take_breakpoint_hit()) {
+      want_run_ = false;
+      status_.breakpoint = *bp;
+      status_.breakpoint_hits++;
+    }
     cv_.notify_all();
   }
   busy_ = false;

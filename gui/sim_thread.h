@@ -55,6 +55,8 @@ class SimThread {
     uint64_t slice_size = 0;
     size_t injections = 0;     // Session::history().size()
     bool trigger_pending = false;
+    uint64_t breakpoint_hits = 0;  // stops at a breakpoint so far
+    uint32_t breakpoint = 0;       // the last one
   };
   Status status() const;
   // Published output (a copy of the session's output as of the last slice).
