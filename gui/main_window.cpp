@@ -27,6 +27,7 @@
 #include <exception>
 
 #include "gui/campaign_monitor.h"
+#include "gui/compare_window.h"
 #include "gui/disasm.h"
 #include "gui/fault_panel.h"
 #include "experiments/store/store.h"
@@ -122,6 +123,9 @@ void MainWindow::build_menus() {
   machine->addSeparator();
   machine->addAction(save_snap_act_);
   machine->addAction(load_snap_act_);
+  machine->addSeparator();
+  QAction* fork = machine->addAction(tr("&Fork golden vs faulty…"));
+  connect(fork, &QAction::triggered, this, [this] { open_compare(); });
 }
 
 void MainWindow::build_docks() {
@@ -627,5 +631,25 @@ void MainWindow::show_memory(const QString& address, bool virtual_space) {
 QString MainWindow::memory_text() const { return memory_->toPlainText(); }
 QString MainWindow::disassembly_text() const { return disasm_->toPlainText(); }
 QString MainWindow::status_text() const { return statusBar()->currentMessage(); }
+
+}  // namespace faultline::gui
+
+namespace faultline::gui {
+
+CompareWindow* MainWindow::open_compare() {
+  if (!session_.loaded()) return nullptr;
+  pause();
+  CompareWindow* w = nullptr;
+  try {
+    w = new CompareWindow(session_);
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot fork the machine"), QString::fromUtf8(e.what()));
+    return nullptr;
+  }
+  w->setAttribute(Qt::WA_DeleteOnClose);
+  w->resize(1400, 850);
+  w->show();
+  return w;
+}
 
 }  // namespace faultline::gui

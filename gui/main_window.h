@@ -62,6 +62,9 @@ class MainWindow : public QMainWindow {
   // Inspection helpers (tests): breakpoints by hex address or symbol[+off],
   // the memory view's space, and what the views show.
   bool add_breakpoint_text(const QString& text);
+  // Forks the machine into a golden/faulty side-by-side window (paused
+  // first; null and a message on error).
+  class CompareWindow* open_compare();
   void show_memory(const QString& address, bool virtual_space);
   QString memory_text() const;
   QString disassembly_text() const;

@@ -320,6 +320,23 @@ void Session::load_snapshot() {
   bp_hit_.reset();
 }
 
+std::unique_ptr<Session> Session::fork() {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (kind_ == GuestKind::Experiment) throw std::logic_error("a replayed experiment cannot be forked");
+  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before forking");
+  const Machine::Checkpoint cp = machine_->checkpoint();
+  auto copy = std::make_unique<Session>(config_);
+  copy->kind_ = kind_;
+  copy->kernel_ = kernel_;
+  copy->initrd_ = initrd_;
+  copy->cmdline_ = cmdline_;
+  copy->reset();  // builds the machine and loads the kernel (symbols)
+  copy->machine_->restore(cp);
+  copy->finished_ = finished_;
+  copy->finish_reason_ = finish_reason_;
+  return copy;
+}
+
 uint64_t Session::snapshot_ticks() const { return snapshot_ ? snapshot_->ticks : 0; }
 
 const SymbolTable* Session::symbols() const {

@@ -127,6 +127,13 @@ class Session {
   void save_snapshot();
   void load_snapshot();
   bool has_snapshot() const { return snapshot_ != nullptr; }
+
+  // A second session whose machine (a new Machine and PcPlatform of the
+  // same configuration and kernel) continues from this one's current state
+  // (checkpoint/restore, device state included). COM1 capture starts empty
+  // in the copy. Throws std::logic_error without a machine, for a replayed
+  // experiment, or while a trigger is armed.
+  std::unique_ptr<Session> fork();
   uint64_t snapshot_ticks() const;
   uint64_t memory_mib() const { return config_.memory_mib; }
 
