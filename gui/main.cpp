@@ -5,6 +5,13 @@
 //                 [--paused] [--screenshot-after-ms N FILE.png]
 //   faultline-gui --campaign DB [--experiment ID]
 //
+// Automation (screenshots, demos): --wait-screen TEXT waits until TEXT is on
+// the VGA text screen, then --type STR types STR on the keyboard ("\n" =
+// Enter), --then-wait-screen TEXT waits until TEXT occurs on the screen
+// more often than when typing began, and --screenshot FILE saves the
+// window then and quits (exit status 0; 75 if --timeout-ms passes first);
+// --print-screen also prints the text screen to stdout then.
+//
 // --campaign opens the campaign monitor on a result database (live while a
 // campaign writes to it); with --experiment a machine window replaying that
 // experiment opens as well.
@@ -12,6 +19,7 @@
 // --screenshot-after-ms saves a grab of the window N ms after start and quits
 // (exit status 0 if the file was written).
 #include <QApplication>
+#include <QElapsedTimer>
 #include <QPixmap>
 #include <QTimer>
 #include <cstdio>
@@ -27,7 +35,9 @@ void usage() {
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
                "                     [--linux BZIMAGE [--initrd FILE] [--append STR]]\n"
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
-               "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n");
+               "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
+               "automation: [--wait-screen TEXT [--type STR] [--then-wait-screen TEXT]] [--screenshot FILE.png]\n"
+               "            [--print-screen] [--timeout-ms N]\n");
 }
 }  // namespace
 
@@ -37,6 +47,9 @@ int main(int argc, char** argv) {
 
   QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db;
   qint64 experiment = -1;
+  QString wait_screen, type_str, then_wait, auto_shot;
+  bool print_screen = false;
+  int timeout_ms = 300'000;
   int shot_ms = -1;
   bool paused = false;
   uint64_t memory_mib = 64;
@@ -57,6 +70,18 @@ int main(int argc, char** argv) {
     else if (a == "--cmdline") ok = value(cmdline);
     else if (a == "--paused") paused = true;
     else if (a == "--campaign") ok = value(campaign_db);
+    else if (a == "--wait-screen") ok = value(wait_screen);
+    else if (a == "--type") {
+      ok = value(type_str);
+      type_str.replace("\\n", "\n");
+    } else if (a == "--then-wait-screen") ok = value(then_wait);
+    else if (a == "--screenshot") ok = value(auto_shot);
+    else if (a == "--print-screen") print_screen = true;
+    else if (a == "--timeout-ms") {
+      ok = value(num);
+      if (ok) timeout_ms = num.toInt(&ok);
+      ok = ok && timeout_ms > 0;
+    }
     else if (a == "--experiment") {
       ok = value(num);
       if (ok) experiment = num.toLongLong(&ok);
@@ -127,6 +152,48 @@ int main(int argc, char** argv) {
   if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty()) && !paused) window.run();
 
   int status = 0;
+  if (!wait_screen.isEmpty() || !auto_shot.isEmpty()) {
+    // Automation: a 100 ms poll drives the steps.
+    auto* poll = new QTimer(&window);
+    QElapsedTimer clock;
+    clock.start();
+    int stage = wait_screen.isEmpty() ? 2 : 0;
+    qsizetype seen = 0;
+    QObject::connect(poll, &QTimer::timeout, &window, [&, poll] {
+      if (clock.elapsed() > timeout_ms) {
+        std::fprintf(stderr, "faultline-gui: automation timed out at step %d; screen:\n%s\n", stage,
+                     window.screen_text().toLocal8Bit().constData());
+        status = 75;
+        poll->stop();
+        QApplication::quit();
+        return;
+      }
+      const QString screen = window.screen_text();
+      if (stage == 0 && screen.contains(wait_screen)) {
+        stage = 1;
+        window.type_text(type_str);
+        seen = then_wait.isEmpty() ? 0 : window.screen_text().count(then_wait);
+      } else if (stage == 1 && (then_wait.isEmpty() || screen.count(then_wait) > seen)) {
+        stage = 2;
+      }
+      if (stage == 2) {
+        poll->stop();
+        if (print_screen) std::printf("%s\n", window.screen_text().toLocal8Bit().constData());
+        if (!auto_shot.isEmpty()) {
+          window.refresh();
+          QApplication::processEvents();
+          window.pause();
+          window.refresh();
+          if (!window.grab().save(auto_shot)) {
+            std::fprintf(stderr, "faultline-gui: cannot write %s\n", auto_shot.toLocal8Bit().constData());
+            status = 73;
+          }
+          QApplication::quit();
+        }
+      }
+    });
+    poll->start(100);
+  }
   if (shot_ms >= 0) {
     QTimer::singleShot(shot_ms, &window, [&] {
       window.pause();

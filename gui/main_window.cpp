@@ -8,6 +8,7 @@
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QComboBox>
 #include <QLineEdit>
@@ -631,6 +632,39 @@ void MainWindow::show_memory(const QString& address, bool virtual_space) {
 QString MainWindow::memory_text() const { return memory_->toPlainText(); }
 QString MainWindow::disassembly_text() const { return disasm_->toPlainText(); }
 QString MainWindow::status_text() const { return statusBar()->currentMessage(); }
+
+QString MainWindow::screen_text() {
+  std::string text;
+  sim_->with_machine([&] {
+    if (PcPlatform* pc = session_.platform(); pc && pc->vga() && pc->vga()->text_mode()) text = pc->vga()->text_screen();
+  });
+  return QString::fromLatin1(text.c_str());
+}
+
+void MainWindow::type_text(const QString& text) {
+  for (QChar ch : text) {
+    int key = 0;
+    QString t(ch);
+    Qt::KeyboardModifiers mods = Qt::NoModifier;
+    if (ch == '\n') {
+      key = Qt::Key_Return;
+      t = "\r";
+    } else if (ch.isLetter()) {
+      key = Qt::Key_A + (ch.toUpper().unicode() - 'A');
+      if (ch.isUpper()) mods = Qt::ShiftModifier;
+    } else {
+      key = ch.unicode();  // Qt key codes of printable ASCII are the characters
+    }
+    QKeyEvent shift_down(QEvent::KeyPress, Qt::Key_Shift, Qt::ShiftModifier);
+    QKeyEvent shift_up(QEvent::KeyRelease, Qt::Key_Shift, Qt::NoModifier);
+    QKeyEvent press(QEvent::KeyPress, key, mods, t);
+    QKeyEvent release(QEvent::KeyRelease, key, mods, t);
+    if (mods & Qt::ShiftModifier) QCoreApplication::sendEvent(vga_, &shift_down);
+    QCoreApplication::sendEvent(vga_, &press);
+    QCoreApplication::sendEvent(vga_, &release);
+    if (mods & Qt::ShiftModifier) QCoreApplication::sendEvent(vga_, &shift_up);
+  }
+}
 
 }  // namespace faultline::gui
 

@@ -69,6 +69,12 @@ class MainWindow : public QMainWindow {
   QString memory_text() const;
   QString disassembly_text() const;
   QString status_text() const;
+  // The VGA text screen now ("" without VGA or in graphics modes); reads
+  // between two slices when running.
+  QString screen_text();
+  // Types `text` as key events on the VGA view (the keyboard path a user's
+  // typing takes; '\n' is Enter).
+  void type_text(const QString& text);
   // Repaints the screen, consoles, status, and (when not running) the
   // register and memory views.
   void refresh();
