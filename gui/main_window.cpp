@@ -207,9 +207,20 @@ void MainWindow::build_docks() {
 
   // Consoles.
   auto* tabs = console_tabs_ = new QTabWidget(this);
-  serial_ = make_text_view(tabs);
+  auto* com1 = new QWidget(tabs);
+  serial_ = make_text_view(com1);
+  serial_input_ = new QLineEdit(com1);
+  serial_input_->setPlaceholderText(tr("type a line for COM1 and press Enter"));
+  auto* com1_layout = new QVBoxLayout(com1);
+  com1_layout->setContentsMargins(0, 0, 0, 0);
+  com1_layout->addWidget(serial_, 1);
+  com1_layout->addWidget(serial_input_);
+  connect(serial_input_, &QLineEdit::returnPressed, this, [this] {
+    send_serial(serial_input_->text() + "\n");
+    serial_input_->clear();
+  });
   console_ = make_text_view(tabs);
-  tabs->addTab(serial_, tr("COM1"));
+  tabs->addTab(com1, tr("COM1"));
   tabs->addTab(console_, tr("Debug console (0xE9)"));
   auto* con_dock = new QDockWidget(tr("Console"), this);
   con_dock->setObjectName("console");
@@ -305,7 +316,7 @@ void MainWindow::after_load() {
   if (session_.loaded()) {
     setWindowTitle(QString("faultline — %1").arg(QFileInfo(QString::fromStdString(session_.kernel_path())).fileName()));
     // Linux guests print to COM1, multiboot kernels to the debug console.
-    console_tabs_->setCurrentWidget(session_.kind() == GuestKind::Linux ? serial_ : console_);
+    console_tabs_->setCurrentIndex(session_.kind() == GuestKind::Linux ? 0 : 1);
   }
   update_actions();
   refresh();
@@ -632,6 +643,20 @@ void MainWindow::show_memory(const QString& address, bool virtual_space) {
 QString MainWindow::memory_text() const { return memory_->toPlainText(); }
 QString MainWindow::disassembly_text() const { return disasm_->toPlainText(); }
 QString MainWindow::status_text() const { return statusBar()->currentMessage(); }
+
+bool MainWindow::send_serial(const QString& text) {
+  bool ok = false;
+  const QByteArray bytes = text.toLatin1();
+  sim_->with_machine([&] {
+    PcPlatform* pc = session_.platform();
+    if (Uart* com1 = pc ? pc->com(0) : nullptr) {
+      com1->receive(std::string_view(bytes.constData(), static_cast<size_t>(bytes.size())));
+      ok = true;
+    }
+  });
+  if (!ok) statusBar()->showMessage(tr("No COM1 on this machine"), 5000);
+  return ok;
+}
 
 QString MainWindow::screen_text() {
   std::string text;

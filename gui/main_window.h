@@ -75,6 +75,8 @@ class MainWindow : public QMainWindow {
   // Types `text` as key events on the VGA view (the keyboard path a user's
   // typing takes; '\n' is Enter).
   void type_text(const QString& text);
+  // Sends bytes to COM1's receiver (the serial console's input line).
+  bool send_serial(const QString& text);
   // Repaints the screen, consoles, status, and (when not running) the
   // register and memory views.
   void refresh();
@@ -119,6 +121,7 @@ class MainWindow : public QMainWindow {
   QAction* load_snap_act_ = nullptr;
   uint64_t bp_hits_seen_ = 0;
   QPlainTextEdit* serial_ = nullptr;
+  QLineEdit* serial_input_ = nullptr;
   QPlainTextEdit* console_ = nullptr;
   QTabWidget* console_tabs_ = nullptr;
   QLabel* state_label_ = nullptr;

@@ -130,8 +130,7 @@ class Session {
 
   // A second session whose machine (a new Machine and PcPlatform of the
   // same configuration and kernel) continues from this one's current state
-  // (checkpoint/restore, device state included). COM1 capture starts empty
-  // in the copy. Throws std::logic_error without a machine, for a replayed
+  // (checkpoint/restore, device state and COM1 output included). Throws std::logic_error without a machine, for a replayed
   // experiment, or while a trigger is armed.
   std::unique_ptr<Session> fork();
   uint64_t snapshot_ticks() const;

@@ -1,6 +1,9 @@
 #include "gui/sim_thread.h"
 
 #include <algorithm>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <optional>
 
@@ -124,6 +127,9 @@ void SimThread::publish_locked() {
 }
 
 void SimThread::loop() {
+  // The GUI thread must win the CPU when both want it (e.g. on a loaded
+  // machine): the worker runs at a lower priority (Linux: per-thread nice).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   std::unique_lock lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return quit_ || want_run_ || !calls_.empty(); });

@@ -4,6 +4,9 @@
 // and table must match the store, rows committed later must show up after a
 // refresh, and a double-clicked experiment must replay to the stored result.
 #include <QApplication>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QThread>
 #include <QTableView>
 #include <gtest/gtest.h>
 
@@ -12,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include "experiments/campaign/driver.h"
 #include "experiments/loader/campaign_loader.h"
@@ -168,6 +172,55 @@ TEST(CampaignMonitorErrors, BadDatabasesAreRejectedWithTheirName) {
   MainWindow w;
   EXPECT_FALSE(w.open_experiment("/nonexistent/x.db", 0));
   EXPECT_FALSE(w.session().loaded());
+}
+
+}  // namespace
+}  // namespace faultline::gui
+
+namespace faultline::gui {
+namespace {
+
+// The real thing: `faultline campaign run` in another process writes the
+// database (WAL, a commit every 16 rows or 0.5 s) while the monitor
+// refreshes; the counts only grow and end equal to the store's.
+TEST(CampaignMonitorLive, FollowsACampaignTheCliIsWriting) {
+  const fs::path dir = fs::temp_directory_path() / ("faultline-gui-live-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path db = dir / "live.db";
+  QProcess cli;
+  cli.setProgram(FAULTLINE_BIN);
+  cli.setArguments({"campaign", "run",
+                    QString::fromStdString((fs::path(FAULTLINE_SOURCE_DIR) / "experiments/examples/memory_bitflips_checksum.textproto").string()),
+                    "--samples", "600", "--workers", "1", "--quiet", "--db", QString::fromStdString(db.string())});
+  cli.start();
+  ASSERT_TRUE(cli.waitForStarted());
+  QElapsedTimer clock;
+  clock.start();
+  while (!fs::exists(db) && clock.elapsed() < 30'000) QThread::msleep(10);
+  ASSERT_TRUE(fs::exists(db)) << cli.readAllStandardError().toStdString();
+  CampaignMonitor mon(QString::fromStdString(db.string()));
+  std::vector<int> seen;
+  while (cli.state() != QProcess::NotRunning && clock.elapsed() < 60'000) {
+    ASSERT_TRUE(mon.refresh());
+    if (seen.empty() || seen.back() != mon.visible_rows()) seen.push_back(mon.visible_rows());
+    QApplication::processEvents();
+    cli.waitForFinished(50);
+  }
+  ASSERT_EQ(cli.exitStatus(), QProcess::NormalExit);
+  ASSERT_EQ(cli.exitCode(), 0) << cli.readAllStandardError().toStdString();
+  ASSERT_TRUE(mon.refresh());
+  seen.push_back(mon.visible_rows());
+  EXPECT_EQ(mon.visible_rows(), 600);
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_LE(seen[i - 1], seen[i]);
+  // It saw the campaign in progress, not only before and after.
+  EXPECT_GE(seen.size(), 3u) << "rows seen: " << seen.size();
+  store::Store check = store::Store::open(db);
+  for (pb::Outcome o : report::report_outcomes()) {
+    auto counts = check.outcome_counts();
+    EXPECT_EQ(mon.chart_count(o), static_cast<double>(counts.count(o) ? counts.at(o) : 0));
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
