@@ -64,11 +64,13 @@ MainWindow::MainWindow(uint64_t memory_mib, QWidget* parent)
   retired_label_ = new QLabel(this);
   mips_label_ = new QLabel(this);
   statusBar()->addWidget(state_label_, 1);
+  time_label_ = new QLabel(this);
+  statusBar()->addPermanentWidget(time_label_);
   statusBar()->addPermanentWidget(retired_label_);
   statusBar()->addPermanentWidget(mips_label_);
 
   frame_timer_ = new QTimer(this);
-  frame_timer_->setInterval(33);
+  frame_timer_->setInterval(16);  // up to 60 frames a second (only changed ones repaint)
   connect(frame_timer_, &QTimer::timeout, this, [this] { poll_worker(); });
 
   update_actions();
@@ -112,6 +114,7 @@ void MainWindow::build_menus() {
   pause_act_ = tb->addAction(tr("Pause"), this, &MainWindow::pause);
   step_act_ = tb->addAction(tr("Step"), this, &MainWindow::step);
   reset_act_ = tb->addAction(tr("Reset"), this, &MainWindow::reset);
+  power_act_ = tb->addAction(tr("Power off"), this, &MainWindow::power_off);
   run_act_->setShortcut(Qt::Key_F5);
   step_act_->setShortcut(Qt::Key_F10);
   save_snap_act_ = tb->addAction(tr("Save snapshot"), this, &MainWindow::save_snapshot);
@@ -121,6 +124,7 @@ void MainWindow::build_menus() {
   machine->addAction(pause_act_);
   machine->addAction(step_act_);
   machine->addAction(reset_act_);
+  machine->addAction(power_act_);
   machine->addSeparator();
   machine->addAction(save_snap_act_);
   machine->addAction(load_snap_act_);
@@ -313,6 +317,7 @@ void MainWindow::after_load() {
   serial_->clear();
   console_->clear();
   mips_ = 0;
+  real_ms_ = 0;
   if (session_.loaded()) {
     setWindowTitle(QString("faultline — %1").arg(QFileInfo(QString::fromStdString(session_.kernel_path())).fileName()));
     // Linux guests print to COM1, multiboot kernels to the debug console.
@@ -342,6 +347,8 @@ void MainWindow::pause() {
   if (!running_) return;
   sim_->pause();
   running_ = false;
+  if (run_clock_.isValid()) real_ms_ += run_clock_.elapsed();
+  run_clock_.invalidate();
   frame_timer_->stop();
   update_actions();
   refresh();
@@ -365,6 +372,14 @@ void MainWindow::reset() {
   }
   after_load();
   if (was_running) run();
+}
+
+void MainWindow::power_off() {
+  if (!session_.loaded()) return;
+  pause();
+  session_.power_off();
+  update_actions();
+  refresh();
 }
 
 void MainWindow::poll_worker() {
@@ -399,6 +414,7 @@ void MainWindow::update_actions() {
   pause_act_->setEnabled(running_);
   step_act_->setEnabled(can_run && !running_);
   reset_act_->setEnabled(session_.loaded());
+  power_act_->setEnabled(session_.loaded() && !session_.finished());
   save_snap_act_->setEnabled(session_.loaded() && !running_);
   load_snap_act_->setEnabled(session_.has_snapshot() && !running_);
 }
@@ -424,6 +440,16 @@ void MainWindow::refresh() {
   else state = tr("Paused");
   state_label_->setText(state);
   retired_label_->setText(tr("%L1 instructions").arg(retired));
+  if (running_) {
+    const SimThread::Status st = sim_->status();
+    virtual_ns_ = st.virtual_ns;
+  } else {
+    virtual_ns_ = session_.machine() ? session_.machine()->now_ns() : 0;
+  }
+  if (running_ && !run_clock_.isValid()) run_clock_.start();
+  time_label_->setText(tr("virtual %1 s / real %2 s")
+                           .arg(static_cast<double>(virtual_ns_) / 1e9, 0, 'f', 3)
+                           .arg(static_cast<double>(real_ms_ + (running_ ? run_clock_.elapsed() : 0)) / 1000.0, 0, 'f', 1));
   if (running_ && mips_clock_.isValid()) {
     const qint64 ms = mips_clock_.elapsed();
     if (ms >= 500) {
@@ -486,6 +512,14 @@ void MainWindow::refresh_registers() {
            .arg(hex32(s.cr0), hex32(s.cr2), hex32(s.cr3), hex32(s.cr4))
            .arg(s.cpl)
            .arg(s.halted ? "  (halted)" : "");
+  const FpuState& f = s.fpu;
+  const unsigned top = (f.status >> 11) & 7;
+  t += QString("\n\nFCW %1  FSW %2  FTW %3  TOP %4\n").arg(hex16(f.control), hex16(f.status), hex16(f.tag)).arg(top);
+  for (unsigned i = 0; i < 8; ++i) {
+    const unsigned phys = (top + i) & 7;
+    const bool empty = ((f.tag >> (2 * phys)) & 3) == 3;
+    t += QString("ST%1 %2\n").arg(i).arg(empty ? QString("(empty)") : QString::number(static_cast<double>(f.st[phys]), 'g', 17));
+  }
   registers_->setPlainText(t);
 }
 

@@ -59,6 +59,8 @@ class MainWindow : public QMainWindow {
   void pause();
   void step();
   void reset();
+  // Stops the machine for good (reset starts it again).
+  void power_off();
   // Inspection helpers (tests): breakpoints by hex address or symbol[+off],
   // the memory view's space, and what the views show.
   bool add_breakpoint_text(const QString& text);
@@ -131,6 +133,11 @@ class MainWindow : public QMainWindow {
   QAction* pause_act_ = nullptr;
   QAction* step_act_ = nullptr;
   QAction* reset_act_ = nullptr;
+  QAction* power_act_ = nullptr;
+  QLabel* time_label_ = nullptr;
+  QElapsedTimer run_clock_;
+  qint64 real_ms_ = 0;
+  uint64_t virtual_ns_ = 0;
 };
 
 }  // namespace faultline::gui

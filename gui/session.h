@@ -59,6 +59,10 @@ class Session {
   // store::StoreError, experiments::CampaignError, std::runtime_error with a
   // message naming the problem).
   void load_experiment(const std::string& db, uint64_t id);
+  // Ends the run ("powered off"); reset() starts the machine again.
+  void power_off() {
+    if (machine_ && !finished_) finish("powered off");
+  }
   // Reloads the kernel last loaded into a fresh machine (an experiment:
   // restores its checkpoint and arms its fault again).
   void reset();

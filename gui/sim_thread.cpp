@@ -30,6 +30,7 @@ void SimThread::run() {
   std::unique_lock lk(mu_);
   if (!s_.loaded() || s_.finished() || want_run_) return;
   want_run_ = true;
+  last_rgb_.clear();  // the GUI repainted from the session meanwhile
   status_.running = true;
   status_.finished = false;
   // The published output restarts from the session's (it may have been
@@ -114,6 +115,7 @@ bool SimThread::take_frame(Image& out) {
 
 void SimThread::publish_locked() {
   status_.retired = s_.retired();
+  status_.virtual_ns = s_.machine() ? s_.machine()->now_ns() : 0;
   status_.finished = s_.finished();
   status_.slice_size = slice_;
   status_.injections = s_.history().size();
@@ -166,7 +168,9 @@ void SimThread::loop() {
     busy_ = false;
     status_.slices++;
     publish_locked();
-    if (render && pc && pc->vga()) {
+    // Only a changed screen is handed to the GUI (no repaint otherwise).
+    if (render && pc && pc->vga() && frame.rgb != last_rgb_) {
+      last_rgb_ = frame.rgb;
       frame_ = std::move(frame);
       frame_new_ = true;
     }

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "devices/i8042/scancodes.h"
 #include "devices/vga/image.h"
@@ -53,6 +54,7 @@ class SimThread {
     uint64_t retired = 0;
     uint64_t slices = 0;
     uint64_t slice_size = 0;
+    uint64_t virtual_ns = 0;
     size_t injections = 0;     // Session::history().size()
     bool trigger_pending = false;
     uint64_t breakpoint_hits = 0;  // stops at a breakpoint so far
@@ -82,6 +84,7 @@ class SimThread {
   std::string serial_, console_;
   bool frame_wanted_ = false, frame_new_ = false;
   Image frame_;
+  std::vector<uint8_t> last_rgb_;  // the last published frame (change check)
   uint64_t slice_ = 1'000'000;
   std::thread worker_;
 };

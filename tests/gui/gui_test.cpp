@@ -229,3 +229,23 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
 
 }  // namespace
 }  // namespace faultline::gui
+
+namespace faultline::gui {
+namespace {
+
+TEST(GuiMainWindow, PowerOffEndsTheRunAndResetStartsAgain) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(QString::fromStdString(std::string(FAULTLINE_GUEST_DIR) + "/checksum.elf")));
+  w.session().run_slice(1000);
+  w.power_off();
+  EXPECT_TRUE(w.session().finished());
+  EXPECT_EQ(w.session().finish_reason(), "powered off");
+  w.run();
+  EXPECT_FALSE(w.running());  // nothing to run
+  w.reset();
+  EXPECT_FALSE(w.session().finished());
+  EXPECT_EQ(w.session().cpu()->ticks(), 0u);
+}
+
+}  // namespace
+}  // namespace faultline::gui
