@@ -55,6 +55,7 @@ MainWindow::MainWindow(uint64_t memory_mib, QWidget* parent)
   setWindowTitle("faultline");
   vga_ = new VgaView(this);
   vga_->set_key_handler([this](i8042::KeyCode key, bool pressed) { send_key(key, pressed); });
+  vga_->set_mouse_handler([this](int dx, int dy, uint8_t buttons, int dz) { sim_->post_mouse(dx, dy, buttons, dz); });
   setCentralWidget(vga_);
 
   build_menus();

@@ -72,8 +72,19 @@ void SimThread::post_key(i8042::KeyCode key, bool pressed) {
   if (!want_run_ && !busy_) apply_keys_locked();
 }
 
+void SimThread::post_mouse(int dx, int dy, uint8_t buttons, int dz) {
+  std::unique_lock lk(mu_);
+  mouse_.push_back({dx, dy, buttons, dz});
+  if (!want_run_ && !busy_) apply_keys_locked();
+}
+
 void SimThread::apply_keys_locked() {
   PcPlatform* pc = s_.platform();
+  while (!mouse_.empty()) {
+    const MouseEvent e = mouse_.front();
+    mouse_.pop_front();
+    if (pc) pc->i8042().mouse_move(e.dx, e.dy, e.buttons, e.dz);
+  }
   while (!keys_.empty()) {
     auto [key, pressed] = keys_.front();
     keys_.pop_front();

@@ -47,6 +47,8 @@ class SimThread {
   void with_machine(const std::function<void()>& fn);
   // Key events go to the i8042 before the next slice (now when idle).
   void post_key(i8042::KeyCode key, bool pressed);
+  // Mouse motion/buttons to the PS/2 mouse, applied the same way.
+  void post_mouse(int dx, int dy, uint8_t buttons, int dz);
 
   struct Status {
     bool running = false;
@@ -79,6 +81,12 @@ class SimThread {
   std::condition_variable cv_;
   bool quit_ = false, want_run_ = false, busy_ = false;
   std::deque<std::pair<i8042::KeyCode, bool>> keys_;
+  struct MouseEvent {
+    int dx, dy;
+    uint8_t buttons;
+    int dz;
+  };
+  std::deque<MouseEvent> mouse_;
   std::deque<std::pair<const std::function<void()>*, bool*>> calls_;
   Status status_;
   std::string serial_, console_;

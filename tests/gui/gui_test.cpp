@@ -3,10 +3,15 @@
 #include <QEventLoop>
 #include <QTimer>
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <vector>
 #include <QImage>
 #include <QKeyEvent>
+#include <QMouseEvent>
+#include <QWheelEvent>
 #include <QPixmap>
 #include <QPushButton>
 #include <gtest/gtest.h>
@@ -196,7 +201,22 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   const std::vector<qint64> base = timer_gaps(500);
   w.run();
   ASSERT_TRUE(w.running());
+  // A control thread measures how late the host wakes a sleeping thread
+  // meanwhile (other processes on the cores delay everyone).
+  std::atomic<bool> probing{true};
+  std::atomic<long long> host_late_ms{0};
+  std::thread probe([&] {
+    while (probing) {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      const long long late =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() - 5;
+      if (late > host_late_ms) host_late_ms = late;
+    }
+  });
   const std::vector<qint64> gaps = timer_gaps(1500);
+  probing = false;
+  probe.join();
   const int ticks = static_cast<int>(gaps.size());
   const qint64 worst = gaps.empty() ? 1'000'000 : gaps.back();
   const qint64 baseline = base.empty() ? 0 : base.back();
@@ -208,15 +228,18 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   w.pause();
   EXPECT_FALSE(w.running());
   std::printf("event-loop latency while running: worst %lld ms, 95th percentile %lld ms over %d pings "
-              "(paused baseline: worst %lld ms); guest retired %llu instructions in 1.5 s\n",
+              "(paused baseline: worst %lld ms; host wake-up lateness meanwhile %lld ms); guest retired %llu "
+              "instructions in 1.5 s\n",
               static_cast<long long>(worst), static_cast<long long>(percentile(gaps, 0.95)), ticks,
-              static_cast<long long>(baseline), static_cast<unsigned long long>(retired_running));
+              static_cast<long long>(baseline), static_cast<long long>(host_late_ms.load()),
+              static_cast<unsigned long long>(retired_running));
   EXPECT_LT(percentile(gaps, 0.95), 50);
   // The worst gap says something about this program only when the host
   // lets the paused window keep its timer (other processes competing for
   // the cores stall any thread for tens of milliseconds).
-  if (baseline < 20) EXPECT_LT(worst, 50);
-  else std::printf("host busy (paused baseline %lld ms): worst-gap check not meaningful here\n", static_cast<long long>(baseline));
+  if (baseline < 20 && host_late_ms < 20) EXPECT_LT(worst, 50);
+  else std::printf("host busy (paused baseline %lld ms, wake-up lateness %lld ms): worst-gap check not meaningful here\n",
+                   static_cast<long long>(baseline), static_cast<long long>(host_late_ms.load()));
   EXPECT_GT(ticks, 100);
   // The guest really ran flat out meanwhile (tens of millions of instructions).
   EXPECT_GT(retired_running, 10'000'000u);
@@ -245,6 +268,50 @@ TEST(GuiMainWindow, PowerOffEndsTheRunAndResetStartsAgain) {
   w.reset();
   EXPECT_FALSE(w.session().finished());
   EXPECT_EQ(w.session().cpu()->ticks(), 0u);
+}
+
+}  // namespace
+}  // namespace faultline::gui
+
+namespace faultline::gui {
+namespace {
+
+TEST(GuiVgaView, ClickCapturesTheMouseAndMovesBecomeRelativePs2Motion) {
+  VgaView v;
+  v.resize(640, 480);
+  struct Ev {
+    int dx, dy;
+    uint8_t buttons;
+    int dz;
+  };
+  std::vector<Ev> got;
+  v.set_mouse_handler([&](int dx, int dy, uint8_t b, int dz) { got.push_back({dx, dy, b, dz}); });
+  auto mouse = [&](QEvent::Type t, QPoint p, Qt::MouseButton b, Qt::MouseButtons bs) {
+    QMouseEvent e(t, QPointF(p), QPointF(v.mapToGlobal(p)), b, bs, Qt::NoModifier);
+    QCoreApplication::sendEvent(&v, &e);
+  };
+  mouse(QEvent::MouseMove, {100, 100}, Qt::NoButton, Qt::NoButton);
+  EXPECT_TRUE(got.empty());  // not captured yet
+  mouse(QEvent::MouseButtonPress, {100, 100}, Qt::LeftButton, Qt::LeftButton);
+  EXPECT_TRUE(v.mouse_captured());
+  EXPECT_TRUE(got.empty());  // the capturing click is not passed on
+  mouse(QEvent::MouseButtonRelease, {100, 100}, Qt::LeftButton, Qt::NoButton);
+  mouse(QEvent::MouseMove, {110, 95}, Qt::NoButton, Qt::NoButton);
+  mouse(QEvent::MouseButtonPress, {110, 95}, Qt::RightButton, Qt::RightButton);
+  QWheelEvent wheel(QPointF(110, 95), QPointF(v.mapToGlobal(QPoint(110, 95))), QPoint(), QPoint(0, 120), Qt::NoButton,
+                    Qt::NoModifier, Qt::NoScrollPhase, false);
+  QCoreApplication::sendEvent(&v, &wheel);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].buttons, 0);              // left released
+  EXPECT_EQ(got[1].dx, 10);                  // right
+  EXPECT_EQ(got[1].dy, 5);                   // up (PS/2 y grows upwards)
+  EXPECT_EQ(got[2].buttons, 2);              // right button
+  EXPECT_EQ(got[3].dz, -1);                  // wheel up
+  QKeyEvent release(QEvent::KeyPress, Qt::Key_Alt, Qt::ControlModifier);  // Alt pressed while Ctrl is held
+  QCoreApplication::sendEvent(&v, &release);
+  EXPECT_FALSE(v.mouse_captured());
+  mouse(QEvent::MouseMove, {150, 150}, Qt::NoButton, Qt::NoButton);
+  EXPECT_EQ(got.size(), 4u);
 }
 
 }  // namespace
