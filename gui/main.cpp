@@ -2,6 +2,7 @@
 //
 //   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
 //                 [--linux BZIMAGE [--initrd FILE] [--append STR]]
+//                 [--experiment-file FILE.textproto]
 //                 [--paused] [--screenshot-after-ms N FILE.png]
 //   faultline-gui --campaign DB [--experiment ID]
 //
@@ -34,6 +35,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
                "                     [--linux BZIMAGE [--initrd FILE] [--append STR]]\n"
+               "                     [--experiment-file FILE.textproto]\n"
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
                "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
                "automation: [--wait-screen TEXT [--type STR] [--then-wait-screen TEXT]] [--screenshot FILE.png]\n"
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
 
   QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db;
   qint64 experiment = -1;
-  QString wait_screen, type_str, then_wait, auto_shot;
+  QString wait_screen, type_str, then_wait, auto_shot, experiment_file;
   bool print_screen = false;
   int timeout_ms = 300'000;
   int shot_ms = -1;
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
     else if (a == "--cmdline") ok = value(cmdline);
     else if (a == "--paused") paused = true;
     else if (a == "--campaign") ok = value(campaign_db);
+    else if (a == "--experiment-file") ok = value(experiment_file);
     else if (a == "--wait-screen") ok = value(wait_screen);
     else if (a == "--type") {
       ok = value(type_str);
@@ -107,8 +110,8 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  if (!kernel.isEmpty() && !linux_kernel.isEmpty()) {
-    std::fprintf(stderr, "faultline-gui: give at most one of --kernel and --linux\n");
+  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) > 1) {
+    std::fprintf(stderr, "faultline-gui: give at most one of --kernel, --linux and --experiment-file\n");
     return 64;
   }
 
@@ -145,11 +148,12 @@ int main(int argc, char** argv) {
   bool loaded = true;
   if (!kernel.isEmpty()) loaded = window.open_multiboot(kernel, cmdline);
   else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append);
+  else if (!experiment_file.isEmpty()) loaded = window.open_experiment_file(experiment_file);
   if (!loaded) {
     std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
     if (shot_ms >= 0) return 65;
   }
-  if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty()) && !paused) window.run();
+  if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty() || !experiment_file.isEmpty()) && !paused) window.run();
 
   int status = 0;
   if (!wait_screen.isEmpty() || !auto_shot.isEmpty()) {

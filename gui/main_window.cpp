@@ -97,6 +97,12 @@ void MainWindow::build_menus() {
                                             "console=ttyS0", &ok);
     open_linux(kernel, initrd, ok ? cmdline : QString("console=ttyS0"));
   });
+  QAction* open_file = file->addAction(tr("Open &experiment file…"));
+  connect(open_file, &QAction::triggered, this, [this] {
+    QString path = QFileDialog::getOpenFileName(this, tr("Open experiment file"), {},
+                                                tr("Experiment files (*.textproto);;All files (*)"));
+    if (!path.isEmpty()) open_experiment_file(path);
+  });
   file->addSeparator();
   QAction* open_campaign = file->addAction(tr("Open &campaign database…"));
   connect(open_campaign, &QAction::triggered, this, [this] {
@@ -257,6 +263,19 @@ bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const 
     session_.load_linux(kernel.toStdString(), initrd.toStdString(), cmdline.toStdString());
   } catch (const std::exception& e) {
     show_error(tr("Cannot load Linux kernel"), QString::fromUtf8(e.what()));
+    after_load();
+    return false;
+  }
+  after_load();
+  return true;
+}
+
+bool MainWindow::open_experiment_file(const QString& path) {
+  pause();
+  try {
+    session_.load_experiment_file(path.toStdString());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot load the experiment file"), QString::fromUtf8(e.what()));
     after_load();
     return false;
   }

@@ -48,6 +48,9 @@ class MainWindow : public QMainWindow {
   // Load a kernel (errors shown in a message box and returned as false).
   bool open_multiboot(const QString& path, const QString& cmdline = {});
   bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
+  // Boots an experiment file's workload (errors, with file:line:col, in a
+  // message box and returned as false).
+  bool open_experiment_file(const QString& path);
   // Replays experiment `id` of a campaign database (paused at its start).
   bool open_experiment(const QString& db, quint64 id);
   // Opens a campaign monitor window (null and a message on error). The

@@ -11,6 +11,7 @@
 #include "experiments/campaign/driver.h"
 #include "experiments/campaign/session.h"
 #include "experiments/campaign/sha256.h"
+#include "experiments/loader/campaign_loader.h"
 #include "experiments/store/store.h"
 
 namespace faultline::gui {
@@ -62,6 +63,16 @@ void Session::load_linux(const std::string& kernel, const std::string& initrd, c
   initrd_ = initrd;
   cmdline_ = cmdline;
   reset();
+}
+
+void Session::load_experiment_file(const std::string& path) {
+  experiments::LoaderVars vars{{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}};
+  const experiments::LoadedCampaign lc = experiments::load_campaign(path, vars);
+  const pb::MultibootBoot& mb = lc.campaign.workload().multiboot();
+  if (mb.modules_size() > 0)
+    throw std::runtime_error(path + ": multiboot modules are not loaded by the GUI (nor by campaign runs)");
+  config_.memory_mib = lc.campaign.machine().memory_mib();
+  load_multiboot(lc.kernel_path, mb.cmdline());
 }
 
 void Session::load_experiment(const std::string& db_path, uint64_t id) {

@@ -55,6 +55,12 @@ class Session {
   // file on bad input; the previous machine is gone then).
   void load_multiboot(const std::string& kernel, const std::string& cmdline = {});
   void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {});
+  // Boots the workload of an experiment (campaign) file like its golden run:
+  // its multiboot kernel and command line in a machine of its memory size
+  // (with the PC platform, as every GUI machine). Throws
+  // experiments::CampaignError (every problem as file:line:col) or
+  // std::runtime_error.
+  void load_experiment_file(const std::string& path);
   // Replays experiment `id` of the campaign database `db` (throws
   // store::StoreError, experiments::CampaignError, std::runtime_error with a
   // message naming the problem).

@@ -154,3 +154,32 @@ TEST_F(FaultExportTest, BadInputIsRefusedWithAReason) {
 
 }  // namespace
 }  // namespace faultline::gui
+
+namespace faultline::gui {
+namespace {
+
+TEST_F(FaultExportTest, ExperimentFileBootsItsWorkloadAndBadFilesNameTheLine) {
+  MainWindow w;
+  const fs::path bad = dir_ / "bad.textproto";
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    std::fputs("name: \"x\"\nmachine { memory_mib: 32 }\nworkload { multiboot { kernal: \"k.elf\" } }\n", f);
+    std::fclose(f);
+  }
+  EXPECT_FALSE(w.open_experiment_file(QString::fromStdString(bad.string())));
+  EXPECT_FALSE(w.session().loaded());
+  EXPECT_TRUE(w.status_text().contains(QString::fromStdString(bad.string() + ":3:"))) << w.status_text().toStdString();
+  EXPECT_FALSE(w.open_experiment_file(QString::fromStdString((dir_ / "missing.textproto").string())));
+  EXPECT_TRUE(w.status_text().contains("missing.textproto")) << w.status_text().toStdString();
+
+  ASSERT_TRUE(w.open_experiment_file(QString::fromStdString(
+      (fs::path(FAULTLINE_SOURCE_DIR) / "experiments/examples/memory_bitflips_checksum.textproto").string())))
+      << w.status_text().toStdString();
+  EXPECT_EQ(w.session().memory_mib(), 32u);
+  EXPECT_EQ(fs::path(w.session().kernel_path()).filename(), "checksum.elf");
+  run_to_end(w.session());
+  EXPECT_EQ(w.session().console_output(), golden_output());
+}
+
+}  // namespace
+}  // namespace faultline::gui
