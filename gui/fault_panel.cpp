@@ -437,6 +437,8 @@ void FaultPanel::log_new_injections() {
   if (!fresh.empty()) Q_EMIT injected();
 }
 
+void FaultPanel::sync_log() { logged_ = session_.history().size(); }
+
 bool FaultPanel::export_to(const QString& path) {
   std::string text;
   QString failure;

@@ -70,6 +70,9 @@ class FaultPanel : public QWidget {
   // Logs the injections the session recorded since the last call (armed
   // triggers that fired while running). Call with the machine idle.
   void log_new_injections();
+  // The machine was replaced or restored: what its history holds now counts
+  // as logged. Call with the machine idle.
+  void sync_log();
 
  public Q_SLOTS:
   // Injects what the form describes now; logs the result. False on failure.

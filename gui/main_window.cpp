@@ -338,6 +338,8 @@ void MainWindow::after_load() {
   console_->clear();
   mips_ = 0;
   real_ms_ = 0;
+  faults_->sync_log();
+  session_history_seen_ = session_.history().size();
   if (session_.loaded()) {
     setWindowTitle(QString("faultline — %1").arg(QFileInfo(QString::fromStdString(session_.kernel_path())).fileName()));
     // Linux guests print to COM1, multiboot kernels to the debug console.
@@ -680,6 +682,8 @@ void MainWindow::load_snapshot() {
   pause();
   try {
     session_.load_snapshot();
+    faults_->sync_log();
+    session_history_seen_ = session_.history().size();
     statusBar()->showMessage(tr("Snapshot of tick %L1 loaded").arg(session_.snapshot_ticks()), 5000);
   } catch (const std::exception& e) {
     show_error(tr("Cannot load the snapshot"), QString::fromUtf8(e.what()));

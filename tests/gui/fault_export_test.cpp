@@ -183,3 +183,30 @@ TEST_F(FaultExportTest, ExperimentFileBootsItsWorkloadAndBadFilesNameTheLine) {
 
 }  // namespace
 }  // namespace faultline::gui
+
+namespace faultline::gui {
+namespace {
+
+TEST_F(FaultExportTest, AnArmedFaultAfterAResetIsLoggedWhenItFires) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  FaultPanel* p = w.fault_panel();
+  p->set_register_target("eax");
+  p->set_bit(1);
+  ASSERT_TRUE(p->inject());
+  w.reset();
+  p->set_trigger(FaultPanel::Trigger::Instruction, "5000");
+  ASSERT_TRUE(p->arm()) << p->log_text().toStdString();
+  w.run();
+  QElapsedTimer clock;
+  clock.start();
+  while (w.running() && clock.elapsed() < 30'000) {
+    QApplication::processEvents(QEventLoop::AllEvents, 5);
+    QThread::msleep(2);
+  }
+  ASSERT_EQ(w.session().history().size(), 1u);
+  EXPECT_NE(p->log_text().indexOf("@tick 5000 (50000 ns): trigger fired: bit flip eax bit 1"), -1) << p->log_text().toStdString();
+}
+
+}  // namespace
+}  // namespace faultline::gui
