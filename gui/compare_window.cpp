@@ -48,6 +48,8 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
     tabs->addTab(regs_[i], tr("Registers"));
     tabs->addTab(console_[i], tr("Debug console"));
     tabs->addTab(serial_[i], tr("COM1"));
+    // Multiboot kernels talk on the debug console, Linux on COM1.
+    tabs->setCurrentIndex(lock_->golden().kind() == GuestKind::Linux ? 2 : 1);
     l->addWidget(status_[i]);
     l->addWidget(screen_[i], 3);
     l->addWidget(tabs, 2);

@@ -12,6 +12,10 @@
 // more often than when typing began, and --screenshot FILE saves the
 // window then and quits (exit status 0; 75 if --timeout-ms passes first);
 // --print-screen also prints the text screen to stdout then.
+// --compare-at TICK --compare-flip TARGET:BIT --screenshot FILE: runs the
+// kernel to TICK, forks golden/faulty, flips the bit (a register or
+// symbol[+off]) in the faulty copy, runs both in lockstep to the first
+// divergence (printed) and saves the side-by-side window.
 //
 // --campaign opens the campaign monitor on a result database (live while a
 // campaign writes to it); with --experiment a machine window replaying that
@@ -27,7 +31,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "faults/registers.h"
 #include "gui/campaign_monitor.h"
+#include "gui/compare_window.h"
+#include "gui/fault_panel.h"
 #include "gui/main_window.h"
 
 namespace {
@@ -39,7 +46,8 @@ void usage() {
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
                "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
                "automation: [--wait-screen TEXT [--type STR] [--then-wait-screen TEXT]] [--screenshot FILE.png]\n"
-               "            [--print-screen] [--timeout-ms N]\n");
+               "            [--print-screen] [--timeout-ms N]\n"
+               "            [--compare-at TICK --compare-flip TARGET:BIT --screenshot FILE.png]\n");
 }
 }  // namespace
 
@@ -49,7 +57,8 @@ int main(int argc, char** argv) {
 
   QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db;
   qint64 experiment = -1;
-  QString wait_screen, type_str, then_wait, auto_shot, experiment_file;
+  QString wait_screen, type_str, then_wait, auto_shot, experiment_file, compare_flip;
+  qint64 compare_at = -1;
   bool print_screen = false;
   int timeout_ms = 300'000;
   int shot_ms = -1;
@@ -80,6 +89,11 @@ int main(int argc, char** argv) {
     } else if (a == "--then-wait-screen") ok = value(then_wait);
     else if (a == "--screenshot") ok = value(auto_shot);
     else if (a == "--print-screen") print_screen = true;
+    else if (a == "--compare-at") {
+      ok = value(num);
+      if (ok) compare_at = num.toLongLong(&ok);
+      ok = ok && compare_at >= 0;
+    } else if (a == "--compare-flip") ok = value(compare_flip);
     else if (a == "--timeout-ms") {
       ok = value(num);
       if (ok) timeout_ms = num.toInt(&ok);
@@ -152,6 +166,48 @@ int main(int argc, char** argv) {
   if (!loaded) {
     std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
     if (shot_ms >= 0) return 65;
+  }
+  if (compare_at >= 0) {
+    // Demo of golden vs faulty: run to the tick, fork, flip REGISTER:BIT
+    // (or SYMBOL+OFF:BIT) in the faulty copy, run in lockstep to the first
+    // divergence, save --screenshot of the side-by-side window.
+    if (!loaded || compare_flip.count(':') != 1 || auto_shot.isEmpty()) {
+      std::fprintf(stderr, "faultline-gui: --compare-at needs a kernel, --compare-flip TARGET:BIT and --screenshot\n");
+      return 64;
+    }
+    faultline::gui::Session& s = window.session();
+    while (!s.finished() && s.cpu()->ticks() < static_cast<uint64_t>(compare_at))
+      s.run_slice(static_cast<uint64_t>(compare_at) - s.cpu()->ticks());
+    faultline::gui::CompareWindow* cw = window.open_compare();
+    if (!cw) return 65;
+    const QString target = compare_flip.section(':', 0, 0);
+    bool bit_ok = false;
+    const int bit = compare_flip.section(':', 1, 1).toInt(&bit_ok);
+    if (faultline::faults::find_register(target.toStdString())) cw->fault_panel()->set_register_target(target);
+    else cw->fault_panel()->set_symbol_target(target);
+    cw->fault_panel()->set_bit(bit);
+    if (!bit_ok || !cw->fault_panel()->inject()) {
+      std::fprintf(stderr, "faultline-gui: cannot inject %s: %s\n", compare_flip.toLocal8Bit().constData(),
+                   cw->fault_panel()->log_text().toLocal8Bit().constData());
+      return 65;
+    }
+    cw->run();
+    int status = 0;
+    auto* poll = new QTimer(cw);
+    QObject::connect(poll, &QTimer::timeout, cw, [&, cw, poll] {
+      if (cw->running()) return;
+      poll->stop();
+      // Show the runs a little past the divergence, up to their ends.
+      for (int i = 0; i < 200 && !cw->lockstep().finished(); ++i) cw->lockstep().step(100'000);
+      cw->refresh();
+      QApplication::processEvents();
+      if (!cw->grab().save(auto_shot)) status = 73;
+      std::printf("%s\n", cw->divergence_text().toLocal8Bit().constData());
+      QApplication::quit();
+    });
+    poll->start(50);
+    const int rc = QApplication::exec();
+    return status ? status : rc;
   }
   if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty() || !experiment_file.isEmpty()) && !paused) window.run();
 

@@ -5,6 +5,9 @@
 #                                        on the VGA console, a command typed
 #   docs/images/gui-campaign-monitor.png the campaign monitor on a database
 #                                        `faultline campaign run` wrote
+#   docs/images/gui-golden-vs-faulty.png the checksum kernel forked, a bit
+#                                        of its buffer flipped in one copy,
+#                                        run in lockstep to the divergence
 #
 #   tools/gui-screenshots.sh [BUILD_DIR]     (default build/dev)
 #
@@ -58,5 +61,9 @@ echo "gui-screenshots: campaign monitor"
 "$cli" campaign run "$root/experiments/examples/memory_bitflips_checksum.textproto" \
   --samples 200 --workers 2 --db "$tmp/campaign.db" --quiet
 "${xvfb[@]}" "$gui" --campaign "$tmp/campaign.db" --screenshot-after-ms 1500 "$out/gui-campaign-monitor.png"
+
+echo "gui-screenshots: golden vs faulty"
+"${xvfb[@]}" "$gui" --kernel "$build/tests/guests/checksum.elf" --compare-at 200000 \
+  --compare-flip data_buffer+0x3000:5 --screenshot "$out/gui-golden-vs-faulty.png"
 
 ls -l "$out"/gui-*.png
