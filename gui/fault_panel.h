@@ -1,11 +1,25 @@
-// Manual fault injection: pick a register or a physical address and a bit,
-// and flip it now (a transient bit_flip through the FaultInjector).
+// Manual fault injection: a fault as the experiment files describe it —
+// target (register, physical or virtual address, ELF symbol[+offset]),
+// model (bit flip, stuck-at 0/1, set value, random value), duration
+// (transient, intermittent, permanent) — injected now or armed on a
+// trigger (retired-instruction count, virtual time, PC address or symbol,
+// N-th arrival). Every applied fault is logged with its tick and virtual
+// time; "Export experiment file…" writes a campaign file that replays what
+// was done (gui/experiment_export.h).
+//
+// The panel builds a pb::Fault and hands it to the Session's injector (the
+// same FaultInjector campaigns use); the window passes a guard so this
+// happens between two slices of a running guest.
 #pragma once
 
 #include <QWidget>
 #include <cstdint>
+#include <functional>
+
+#include "fault.pb.h"
 
 class QComboBox;
+class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
@@ -22,31 +36,83 @@ class FaultPanel : public QWidget {
   Q_OBJECT
 
  public:
+  enum class Target { Register, Physical, Virtual, Symbol };
+  enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random };
+  enum class Duration { Transient, Intermittent, Permanent };
+  enum class Trigger { Instruction, TimeNs, Pc };
+
   explicit FaultPanel(Session& session, QWidget* parent = nullptr);
 
   // Programmatic access to the form (tests, command line).
   void set_register_target(const QString& name);
   void set_physical_target(uint64_t address);
+  void set_virtual_target(uint64_t address);
+  void set_symbol_target(const QString& symbol_plus_offset);
+  void set_width(unsigned bytes);
   void set_bit(int bit);
+  void set_model(Model m);
+  void set_value(uint64_t v);
+  void set_duration(Duration d, uint64_t instructions = 0);
+  // Trigger value: a decimal count / ns, or a hex address or symbol for Pc.
+  void set_trigger(Trigger t, const QString& value, unsigned occurrence = 1);
   QString log_text() const;
   QPushButton* inject_button() const { return inject_; }
 
+  // The fault the form describes (trigger included when `with_trigger`);
+  // false and `error` set when the form is not valid.
+  bool build_fault(pb::Fault& out, QString& error, bool with_trigger);
+
+  // Wraps every use of the machine (the window passes SimThread::with_machine
+  // so an injection happens between two slices of a running guest).
+  void set_machine_guard(std::function<void(const std::function<void()>&)> guard) { guard_ = std::move(guard); }
+  // Adds a line to the injection log (replay notes, verdicts).
+  void log_external(const QString& line) { log(line); }
+  // Logs the injections the session recorded since the last call (armed
+  // triggers that fired while running). Call with the machine idle.
+  void log_new_injections();
+  // The machine was replaced or restored: what its history holds now counts
+  // as logged. Call with the machine idle.
+  void sync_log();
+
  public Q_SLOTS:
-  // Injects what the form describes; logs the result. False on failure.
+  // Injects what the form describes now; logs the result. False on failure.
   bool inject();
+  // Arms the form's fault on its trigger. False (and a log line) on failure.
+  bool arm();
+  void disarm();
+  // Writes the experiment file; false and a log line (and a message box
+  // when interactive) on failure.
+  bool export_to(const QString& path);
 
  Q_SIGNALS:
   void injected();
 
  private:
-  void target_changed();
+  void form_changed();
   void log(const QString& line);
+  void error(const QString& line);
+  void with_machine(const std::function<void()>& fn);
+  QString describe(const pb::Fault& f) const;
 
   Session& session_;
-  QComboBox* target_ = nullptr;
+  std::function<void(const std::function<void()>&)> guard_;
+  size_t logged_ = 0;
+  QComboBox* target_kind_ = nullptr;
+  QComboBox* register_ = nullptr;
   QLineEdit* address_ = nullptr;
+  QComboBox* width_ = nullptr;
+  QComboBox* model_ = nullptr;
   QSpinBox* bit_ = nullptr;
+  QLineEdit* value_ = nullptr;
+  QComboBox* duration_ = nullptr;
+  QLineEdit* duration_n_ = nullptr;
+  QComboBox* trigger_ = nullptr;
+  QLineEdit* trigger_value_ = nullptr;
+  QSpinBox* occurrence_ = nullptr;
   QPushButton* inject_ = nullptr;
+  QPushButton* arm_ = nullptr;
+  QPushButton* disarm_ = nullptr;
+  QPushButton* export_ = nullptr;
   QPlainTextEdit* log_ = nullptr;
 };
 

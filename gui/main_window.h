@@ -1,19 +1,26 @@
 // The main window: VGA view in the middle, run control toolbar, register,
 // memory, fault and console docks, and a status bar.
 //
-// Execution runs in slices on the GUI thread from a zero-interval timer
-// (the slice size adapts so one slice takes about 20 ms of wall time); a
-// second timer refreshes the screen, consoles and status at about 30 Hz.
-// Registers and memory are refreshed when the machine stops or steps.
+// Execution runs on a worker thread (SimThread); the GUI thread never
+// touches the machine while it runs: a timer at about 30 Hz asks the worker
+// for a frame and shows the frame, output and status it published. Whatever
+// needs the machine (injection, reset, inspection) pauses the worker first
+// (a handshake that waits at most one ~10 ms slice) or runs between two
+// slices through SimThread::with_machine. Registers and memory are
+// refreshed when the machine stops or steps.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <cstdint>
+#include <memory>
 
 #include "gui/session.h"
+#include "gui/sim_thread.h"
 
 class QAction;
+class QComboBox;
+class QListWidget;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -33,18 +40,48 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   Session& session() { return session_; }
+  SimThread& sim() { return *sim_; }
+  bool running() const { return running_; }
   VgaView* vga_view() const { return vga_; }
   FaultPanel* fault_panel() const { return faults_; }
 
   // Load a kernel (errors shown in a message box and returned as false).
   bool open_multiboot(const QString& path, const QString& cmdline = {});
   bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
+  // Boots an experiment file's workload (errors, with file:line:col, in a
+  // message box and returned as false).
+  bool open_experiment_file(const QString& path);
+  // Replays experiment `id` of a campaign database (paused at its start).
+  bool open_experiment(const QString& db, quint64 id);
+  // Opens a campaign monitor window (null and a message on error). The
+  // monitor's double-click opens a new machine window replaying the row.
+  static class CampaignMonitor* open_campaign_monitor(const QString& db, QWidget* parent_for_errors);
 
  public Q_SLOTS:
   void run();
   void pause();
   void step();
   void reset();
+  // Stops the machine for good (reset starts it again).
+  void power_off();
+  // Inspection helpers (tests): breakpoints by hex address or symbol[+off],
+  // the memory view's space, and what the views show.
+  bool add_breakpoint_text(const QString& text);
+  // Forks the machine into a golden/faulty side-by-side window (paused
+  // first; null and a message on error).
+  class CompareWindow* open_compare();
+  void show_memory(const QString& address, bool virtual_space);
+  QString memory_text() const;
+  QString disassembly_text() const;
+  QString status_text() const;
+  // The VGA text screen now ("" without VGA or in graphics modes); reads
+  // between two slices when running.
+  QString screen_text();
+  // Types `text` as key events on the VGA view (the keyboard path a user's
+  // typing takes; '\n' is Enter).
+  void type_text(const QString& text);
+  // Sends bytes to COM1's receiver (the serial console's input line).
+  bool send_serial(const QString& text);
   // Repaints the screen, consoles, status, and (when not running) the
   // register and memory views.
   void refresh();
@@ -52,19 +89,24 @@ class MainWindow : public QMainWindow {
  private:
   void build_menus();
   void build_docks();
-  void run_tick();
+  void poll_worker();
   void update_actions();
   void refresh_registers();
   void refresh_memory();
+  void refresh_disassembly();
+  void add_breakpoint();
+  void remove_breakpoint();
+  void save_snapshot();
+  void load_snapshot();
   void refresh_consoles();
   void after_load();
   void send_key(i8042::KeyCode key, bool pressed);
   void show_error(const QString& what, const QString& detail);
 
   Session session_;
+  std::unique_ptr<SimThread> sim_;  // destroyed (joined) before session_
   bool running_ = false;
-  uint64_t slice_ = 2'000'000;
-  QTimer* run_timer_ = nullptr;
+  size_t session_history_seen_ = 0;
   QTimer* frame_timer_ = nullptr;
   QElapsedTimer mips_clock_;
   uint64_t mips_retired_ = 0;
@@ -76,7 +118,15 @@ class MainWindow : public QMainWindow {
   QPlainTextEdit* registers_ = nullptr;
   QLineEdit* mem_address_ = nullptr;
   QPlainTextEdit* memory_ = nullptr;
+  QComboBox* mem_space_ = nullptr;
+  QPlainTextEdit* disasm_ = nullptr;
+  QLineEdit* bp_edit_ = nullptr;
+  QListWidget* bp_list_ = nullptr;
+  QAction* save_snap_act_ = nullptr;
+  QAction* load_snap_act_ = nullptr;
+  uint64_t bp_hits_seen_ = 0;
   QPlainTextEdit* serial_ = nullptr;
+  QLineEdit* serial_input_ = nullptr;
   QPlainTextEdit* console_ = nullptr;
   QTabWidget* console_tabs_ = nullptr;
   QLabel* state_label_ = nullptr;
@@ -86,6 +136,11 @@ class MainWindow : public QMainWindow {
   QAction* pause_act_ = nullptr;
   QAction* step_act_ = nullptr;
   QAction* reset_act_ = nullptr;
+  QAction* power_act_ = nullptr;
+  QLabel* time_label_ = nullptr;
+  QElapsedTimer run_clock_;
+  qint64 real_ms_ = 0;
+  uint64_t virtual_ns_ = 0;
 };
 
 }  // namespace faultline::gui

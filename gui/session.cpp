@@ -1,10 +1,18 @@
 #include "gui/session.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <regex>
 #include <stdexcept>
 
 #include "core/boot/linux_boot.h"
 #include "core/boot/multiboot.h"
+#include "experiments/campaign/driver.h"
+#include "experiments/campaign/session.h"
+#include "experiments/campaign/sha256.h"
+#include "experiments/loader/campaign_loader.h"
+#include "experiments/store/store.h"
 
 namespace faultline::gui {
 
@@ -15,23 +23,31 @@ const std::string kEmpty;
 Session::Session(const SessionConfig& config) : config_(config) {}
 
 Session::~Session() {
+  injector_.reset();
   platform_.reset();
   machine_.reset();
+  campaign_.reset();
 }
 
 void Session::create_machine() {
+  injector_.reset();
   platform_.reset();
   machine_.reset();
   finished_ = false;
   finish_reason_.clear();
+  history_.clear();
+  armed_pending_ = false;
   MachineConfig mc;
   mc.memory_mib = config_.memory_mib;
   machine_ = std::make_unique<Machine>(mc);
   PcConfig pcc;  // COM1 captured in memory, VGA, PCI/IDE without disks
   platform_ = std::make_unique<PcPlatform>(*machine_, pcc);
+  install_breakpoint_hook();
 }
 
 void Session::load_multiboot(const std::string& kernel, const std::string& cmdline) {
+  snapshot_.reset();
+  campaign_.reset();
   kind_ = GuestKind::Multiboot;
   kernel_ = kernel;
   initrd_.clear();
@@ -40,6 +56,8 @@ void Session::load_multiboot(const std::string& kernel, const std::string& cmdli
 }
 
 void Session::load_linux(const std::string& kernel, const std::string& initrd, const std::string& cmdline) {
+  snapshot_.reset();
+  campaign_.reset();
   kind_ = GuestKind::Linux;
   kernel_ = kernel;
   initrd_ = initrd;
@@ -47,17 +65,100 @@ void Session::load_linux(const std::string& kernel, const std::string& initrd, c
   reset();
 }
 
+void Session::load_experiment_file(const std::string& path) {
+  experiments::LoaderVars vars{{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}};
+  const experiments::LoadedCampaign lc = experiments::load_campaign(path, vars);
+  const pb::MultibootBoot& mb = lc.campaign.workload().multiboot();
+  if (mb.modules_size() > 0)
+    throw std::runtime_error(path + ": multiboot modules are not loaded by the GUI (nor by campaign runs)");
+  config_.memory_mib = lc.campaign.machine().memory_mib();
+  load_multiboot(lc.kernel_path, mb.cmdline());
+}
+
+void Session::load_experiment(const std::string& db_path, uint64_t id) {
+  snapshot_.reset();
+  injector_.reset();
+  platform_.reset();
+  machine_.reset();
+  campaign_.reset();
+  kind_ = GuestKind::None;
+  store::Store db = store::Store::open(db_path);
+  std::optional<store::Row> row = db.row(id);
+  if (!row)
+    throw std::runtime_error(db_path + ": no experiment with id " + std::to_string(id) + " (" +
+                             std::to_string(db.row_count()) + " done)");
+  // The same variables as the CLI: the environment wins over the build's
+  // guest-kernel directory.
+  experiments::LoaderVars vars{{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}};
+  campaign_ = campaign::session_for_store(db, vars);
+  stored_ = row->result;
+  db_path_ = db_path;
+  experiment_id_ = id;
+  kernel_ = campaign_->campaign().workload().multiboot().kernel();
+  const campaign::Settings& st = campaign_->settings();
+  limit_ticks_ = static_cast<uint64_t>(static_cast<double>(campaign_->golden().end_ticks) * st.timeout_factor) +
+                 st.timeout_margin;
+  kind_ = GuestKind::Experiment;
+  restart_experiment();
+}
+
+void Session::restart_experiment() {
+  injector_.reset();
+  machine_.reset();
+  finished_ = false;
+  finish_reason_.clear();
+  verdict_.clear();
+  history_.clear();
+  armed_pending_ = false;
+  machine_ = campaign_->make_machine();
+  install_breakpoint_hook();
+  machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())]);
+  injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols());
+  injector_->arm(stored_.fault());
+}
+
+faults::InjectionRecord Session::experiment_injection() const {
+  return injector_ ? injector_->record() : faults::InjectionRecord{};
+}
+
+void Session::finish(const std::string& reason) {
+  finished_ = true;
+  finish_reason_ = reason;
+  if (kind_ != GuestKind::Experiment) return;
+  const std::string digest = campaign::sha256_hex(machine_->console_output());
+  const bool same = digest == stored_.output_digest();
+  verdict_ = std::string(same ? "reproduced" : "NOT reproduced") + ": stored outcome " +
+             pb::Outcome_Name(stored_.outcome()) + ", console digest " + (same ? "matches" : "differs") +
+             " (stored " + stored_.output_digest().substr(0, 16) + ", replayed " + digest.substr(0, 16) + ")";
+}
+
 void Session::reset() {
   if (kind_ == GuestKind::None) return;
+  if (kind_ == GuestKind::Experiment) {
+    restart_experiment();
+    return;
+  }
   create_machine();
   try {
     if (kind_ == GuestKind::Multiboot) {
       MultibootOptions mb;
       mb.kernel_path = kernel_;
       mb.cmdline = cmdline_;
-      multiboot_load(*machine_, mb);
+      image_ = std::make_unique<ElfImage>(multiboot_load(*machine_, mb));
     } else {
-      linux_load(*machine_, LinuxBootOptions{kernel_, initrd_, cmdline_});
+      image_.reset();
+      const LinuxBootInfo info = linux_load(*machine_, LinuxBootOptions{kernel_, initrd_, cmdline_});
+      // boot_params.screen_info as a PC BIOS leaves it: VGA colour text
+      // mode 3, 80x25, 16-line font, cursor at 0,0. Without it Linux takes
+      // the screen for absent and uses its dummy console, so tty0 never
+      // reaches the VGA. (linux_load leaves it zero; see the report.)
+      uint8_t si[0x12] = {};
+      si[0x06] = 3;     // orig_video_mode
+      si[0x07] = 80;    // orig_video_cols
+      si[0x0E] = 25;    // orig_video_lines
+      si[0x0F] = 0x22;  // orig_video_isVGA = VIDEO_TYPE_VGAC
+      si[0x10] = 16;    // orig_video_points
+      machine_->cpu().write_phys(info.boot_params, si, sizeof si);
     }
   } catch (...) {
     platform_.reset();
@@ -72,30 +173,54 @@ RunResult Session::run_slice(uint64_t max_instructions) {
     r.outcome = RunOutcome::Stopped;
     return r;
   }
+  if (kind_ == GuestKind::Experiment) {
+    // The campaign's time limit counts from the start of virtual time.
+    const uint64_t now = machine_->cpu().ticks();
+    if (now >= limit_ticks_) {
+      finish("time limit reached (a hang in a campaign)");
+      r.outcome = RunOutcome::InstructionLimit;
+      return r;
+    }
+    max_instructions = std::min(max_instructions, limit_ticks_ - now);
+  }
   r = machine_->run(max_instructions);
+  poll_armed();
+  if (bp_hit_) return r;  // stopped at a breakpoint (Stopped)
   char buf[128];
   switch (r.outcome) {
     case RunOutcome::InstructionLimit:
+      if (kind_ == GuestKind::Experiment && machine_->cpu().ticks() >= limit_ticks_)
+        finish("time limit reached (a hang in a campaign)");
       break;
     case RunOutcome::Exited:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "guest exited with status %u", r.exit_status);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::TripleFault:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "triple fault at EIP=%08X", machine_->cpu().s.eip);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::Halted:
-      finished_ = true;
       std::snprintf(buf, sizeof buf, "halted with interrupts disabled at EIP=%08X", machine_->cpu().s.eip);
-      finish_reason_ = buf;
+      finish(buf);
       break;
     case RunOutcome::Stopped:
       if (platform_ && platform_->reset_requested()) {
-        finished_ = true;
-        finish_reason_ = "guest requested a system reset";
+        finish("guest requested a system reset");
+      } else if (kind_ == GuestKind::Experiment) {
+        // The campaign's end patterns stop the run at the end of a console
+        // line; other stops (fault triggers) just continue.
+        const std::string& out = machine_->console_output();
+        if (!out.empty() && out.back() == '\n') {
+          size_t start = out.size() >= 2 ? out.rfind('\n', out.size() - 2) : std::string::npos;
+          start = start == std::string::npos ? 0 : start + 1;
+          const std::string line = out.substr(start, out.size() - 1 - start);
+          for (const auto& re : campaign_->settings().end_patterns)
+            if (std::regex_search(line, re)) {
+              finish("end pattern matched: " + line);
+              break;
+            }
+        }
       }
       break;
   }
@@ -114,9 +239,131 @@ const std::string& Session::serial_output() const {
 
 faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  faults::FaultInjector injector(*machine_, nullptr);
-  injector.inject_now(fault);
-  return injector.record();
+  if (kind_ == GuestKind::Experiment)
+    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  armed_pending_ = false;
+  injector_->inject_now(fault);
+  const faults::InjectionRecord rec = injector_->record();
+  if (rec.injected) history_.push_back({fault, rec});
+  return rec;
+}
+
+void Session::arm(const pb::Fault& fault) {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (kind_ == GuestKind::Experiment)
+    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  armed_pending_ = false;
+  injector_->arm(fault);
+  armed_fault_ = fault;
+  armed_pending_ = true;
+  poll_armed();  // an instruction trigger already reached fires at arming
+}
+
+void Session::disarm() {
+  if (kind_ == GuestKind::Experiment || !injector_) return;
+  injector_->disarm();
+  armed_pending_ = false;
+}
+
+bool Session::trigger_pending() const { return armed_pending_; }
+
+bool Session::poll_armed() {
+  if (!armed_pending_ || !injector_) return false;
+  const faults::InjectionRecord& rec = injector_->record();
+  if (!rec.injected && rec.detail.empty()) return false;
+  armed_pending_ = false;
+  if (!rec.injected) return false;  // fired, but could not apply (e.g. unmapped)
+  history_.push_back({armed_fault_, rec});
+  return true;
+}
+
+void Session::install_breakpoint_hook() {
+  installed_bps_.clear();
+  Cpu& cpu = machine_->cpu();
+  cpu.on_pc = &Session::pc_thunk;
+  cpu.on_pc_ctx = this;
+  set_breakpoints(breakpoints_);
+}
+
+void Session::pc_thunk(void* ctx, uint32_t lin) {
+  auto* self = static_cast<Session*>(ctx);
+  if (std::find(self->breakpoints_.begin(), self->breakpoints_.end(), lin) == self->breakpoints_.end()) return;
+  self->bp_hit_ = lin;
+  self->machine_->cpu().request_stop(StopReason::Requested);
+}
+
+void Session::set_breakpoints(const std::vector<uint32_t>& addresses) {
+  breakpoints_ = addresses;
+  if (!machine_) return;
+  Cpu& cpu = machine_->cpu();
+  // Remove what this session added (one entry each; an injector's PC
+  // trigger may have its own entry at the same address).
+  for (uint32_t a : installed_bps_) {
+    auto it = std::find(cpu.pc_breakpoints.begin(), cpu.pc_breakpoints.end(), a);
+    if (it != cpu.pc_breakpoints.end()) cpu.pc_breakpoints.erase(it);
+  }
+  installed_bps_ = addresses;
+  cpu.pc_breakpoints.insert(cpu.pc_breakpoints.end(), addresses.begin(), addresses.end());
+  cpu.hooks_changed();
+}
+
+std::optional<uint32_t> Session::take_breakpoint_hit() {
+  std::optional<uint32_t> hit = bp_hit_;
+  bp_hit_.reset();
+  return hit;
+}
+
+void Session::save_snapshot() {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before taking a snapshot");
+  if (!history_.empty()) {
+    const auto d = history_.back().fault.duration().kind_case();
+    if (injector_ && injector_->armed() &&
+        (d == pb::Duration::kPermanent || d == pb::Duration::kIntermittentInstructions))
+      throw std::logic_error("a permanent or intermittent fault is being enforced: disarm it before taking a snapshot");
+  }
+  if (injector_) injector_->disarm();  // nothing left to do for a transient fault
+  snapshot_ = std::make_unique<Machine::Checkpoint>(machine_->checkpoint());
+  snapshot_history_ = history_;
+  snapshot_finished_ = finished_;
+  snapshot_reason_ = finish_reason_;
+}
+
+void Session::load_snapshot() {
+  if (!machine_ || !snapshot_) throw std::logic_error("no snapshot saved");
+  if (injector_) injector_->disarm();
+  armed_pending_ = false;
+  machine_->restore(*snapshot_);
+  history_ = snapshot_history_;
+  finished_ = snapshot_finished_;
+  finish_reason_ = snapshot_reason_;
+  bp_hit_.reset();
+}
+
+std::unique_ptr<Session> Session::fork() {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (kind_ == GuestKind::Experiment) throw std::logic_error("a replayed experiment cannot be forked");
+  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before forking");
+  const Machine::Checkpoint cp = machine_->checkpoint();
+  auto copy = std::make_unique<Session>(config_);
+  copy->kind_ = kind_;
+  copy->kernel_ = kernel_;
+  copy->initrd_ = initrd_;
+  copy->cmdline_ = cmdline_;
+  copy->reset();  // builds the machine and loads the kernel (symbols)
+  copy->machine_->restore(cp);
+  copy->finished_ = finished_;
+  copy->finish_reason_ = finish_reason_;
+  return copy;
+}
+
+uint64_t Session::snapshot_ticks() const { return snapshot_ ? snapshot_->ticks : 0; }
+
+const SymbolTable* Session::symbols() const {
+  if (kind_ == GuestKind::Experiment && campaign_) return &campaign_->symbols();
+  return kind_ == GuestKind::Multiboot && image_ ? &image_->symbols : nullptr;
 }
 
 }  // namespace faultline::gui

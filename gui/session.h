@@ -7,19 +7,38 @@
 // forwards to Machine::run, the loaders and the FaultInjector. A platform
 // cannot be recreated on the same machine, so reset() builds a new Machine
 // and PcPlatform and loads the kernel again.
+//
+// Experiment replay (campaign monitor): load_experiment() opens a campaign
+// database, rebuilds the campaign session exactly as `faultline replay` does
+// (campaign::session_for_store, which reruns and checks the golden run),
+// then takes a machine from it (campaign machines have no PC platform: the
+// guest talks through the debug console), restores the checkpoint the
+// experiment starts from and arms the stored fault, so the window runs the
+// experiment slice by slice. The run ends like a campaign run: exit, halt,
+// triple fault, an end pattern on the console, or the campaign's time limit
+// (a hang). replay_verdict() then compares the console output's digest
+// with the stored one.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "core/boot/elf_image.h"
 #include "core/machine.h"
 #include "devices/pc/pc_platform.h"
 #include "faults/injector.h"
+#include "result.pb.h"
+
+namespace faultline::campaign {
+class Session;
+}
 
 namespace faultline::gui {
 
-enum class GuestKind : uint8_t { None, Multiboot, Linux };
+enum class GuestKind : uint8_t { None, Multiboot, Linux, Experiment };
 
 struct SessionConfig {
   uint64_t memory_mib = 64;
@@ -36,7 +55,22 @@ class Session {
   // file on bad input; the previous machine is gone then).
   void load_multiboot(const std::string& kernel, const std::string& cmdline = {});
   void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {});
-  // Reloads the kernel last loaded into a fresh machine.
+  // Boots the workload of an experiment (campaign) file like its golden run:
+  // its multiboot kernel and command line in a machine of its memory size
+  // (with the PC platform, as every GUI machine). Throws
+  // experiments::CampaignError (every problem as file:line:col) or
+  // std::runtime_error.
+  void load_experiment_file(const std::string& path);
+  // Replays experiment `id` of the campaign database `db` (throws
+  // store::StoreError, experiments::CampaignError, std::runtime_error with a
+  // message naming the problem).
+  void load_experiment(const std::string& db, uint64_t id);
+  // Ends the run ("powered off"); reset() starts the machine again.
+  void power_off() {
+    if (machine_ && !finished_) finish("powered off");
+  }
+  // Reloads the kernel last loaded into a fresh machine (an experiment:
+  // restores its checkpoint and arms its fault again).
   void reset();
 
   bool loaded() const { return machine_ != nullptr; }
@@ -60,20 +94,95 @@ class Session {
   const std::string& console_output() const;
   const std::string& serial_output() const;
 
-  // Applies `fault` now (trigger ignored) and returns what happened. Throws
-  // std::invalid_argument for a fault that cannot be applied and
-  // std::logic_error without a machine.
+  // Hand-made faults go through one FaultInjector per machine (a Machine
+  // takes at most one): inject_now() applies `fault` now (trigger ignored),
+  // arm() waits for its trigger; either replaces (disarms) the fault before,
+  // so a permanent fault stays enforced until the next injection, disarm()
+  // or reset. Both throw std::invalid_argument for a fault that cannot be
+  // applied and std::logic_error without a machine or in a replay.
   faults::InjectionRecord inject_now(const pb::Fault& fault);
+  void arm(const pb::Fault& fault);
+  void disarm();
+  // True while an armed trigger has not fired yet.
+  bool trigger_pending() const;
+  // Call after running: if the armed fault fired since the last call, adds
+  // it to the history and returns true.
+  bool poll_armed();
+
+  // Every applied hand-made fault since the machine was (re)started, in
+  // order, with what the injector recorded (virtual time included).
+  struct HandInjection {
+    pb::Fault fault;
+    faults::InjectionRecord record;
+  };
+  const std::vector<HandInjection>& history() const { return history_; }
+  // ELF symbols of the multiboot kernel (or the replayed campaign's); null
+  // for Linux.
+  const SymbolTable* symbols() const;
+  const std::string& cmdline() const { return cmdline_; }
+
+  // Breakpoints on linear addresses: the run stops before the instruction
+  // (Cpu::pc_breakpoints with the session's on_pc hook, installed when the
+  // machine is created so a fault injector chains to it). Kept across
+  // reset.
+  void set_breakpoints(const std::vector<uint32_t>& addresses);
+  const std::vector<uint32_t>& breakpoints() const { return breakpoints_; }
+  // The breakpoint the last run_slice stopped at (cleared by the call).
+  std::optional<uint32_t> take_breakpoint_hit();
+
+  // One in-memory snapshot (Machine::checkpoint with the platform's device
+  // state). save_snapshot() throws std::logic_error while a trigger is
+  // armed (its clock events cannot be saved); load_snapshot() disarms the
+  // hand-made fault and restores the injection history of that moment.
+  void save_snapshot();
+  void load_snapshot();
+  bool has_snapshot() const { return snapshot_ != nullptr; }
+
+  // A second session whose machine (a new Machine and PcPlatform of the
+  // same configuration and kernel) continues from this one's current state
+  // (checkpoint/restore, device state and COM1 output included). Throws std::logic_error without a machine, for a replayed
+  // experiment, or while a trigger is armed.
+  std::unique_ptr<Session> fork();
+  uint64_t snapshot_ticks() const;
+  uint64_t memory_mib() const { return config_.memory_mib; }
+
+  // Experiment replay: the stored row, the armed fault's record so far and,
+  // once finished, "reproduced: ..." or "NOT reproduced: ..." ("" before).
+  const pb::ExperimentResult* stored_experiment() const { return kind_ == GuestKind::Experiment ? &stored_ : nullptr; }
+  faults::InjectionRecord experiment_injection() const;
+  const std::string& replay_verdict() const { return verdict_; }
+  // The campaign session of a replay (null otherwise).
+  const campaign::Session* campaign_session() const { return campaign_.get(); }
 
  private:
   void create_machine();
+  void restart_experiment();
+  void finish(const std::string& reason);
+  void install_breakpoint_hook();
+  static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
   GuestKind kind_ = GuestKind::None;
   std::string kernel_, initrd_, cmdline_;
-  // Order matters: the platform is destroyed before its machine.
+  // Order matters: the injector and platform are destroyed before their
+  // machine, the machine before the campaign session that installed hooks.
+  std::unique_ptr<campaign::Session> campaign_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<PcPlatform> platform_;
+  std::unique_ptr<faults::FaultInjector> injector_;
+  pb::ExperimentResult stored_;
+  std::vector<HandInjection> history_;
+  std::unique_ptr<ElfImage> image_;
+  bool armed_pending_ = false;
+  std::vector<uint32_t> breakpoints_, installed_bps_;
+  std::optional<uint32_t> bp_hit_;
+  std::unique_ptr<Machine::Checkpoint> snapshot_;
+  std::vector<HandInjection> snapshot_history_;
+  bool snapshot_finished_ = false;
+  std::string snapshot_reason_;
+  pb::Fault armed_fault_;
+  std::string db_path_, verdict_;
+  uint64_t experiment_id_ = 0, limit_ticks_ = 0;
   bool finished_ = false;
   std::string finish_reason_;
 };

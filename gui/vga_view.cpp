@@ -1,6 +1,8 @@
 #include "gui/vga_view.h"
 
 #include <QKeyEvent>
+#include <QMouseEvent>
+#include <QWheelEvent>
 #include <QPainter>
 
 #include "gui/keymap.h"
@@ -47,6 +49,14 @@ void VgaView::paintEvent(QPaintEvent*) {
 }
 
 void VgaView::keyPressEvent(QKeyEvent* event) {
+  // Ctrl+Alt (in either order) releases a captured mouse.
+  const Qt::KeyboardModifiers m = event->modifiers();
+  const bool ctrl = (m & Qt::ControlModifier) || event->key() == Qt::Key_Control;
+  const bool alt = (m & Qt::AltModifier) || event->key() == Qt::Key_Alt;
+  if (captured_ && ctrl && alt) {
+    release_mouse();
+    return event->accept();
+  }
   auto key = map_qt_key(event->key());
   if (!key || !key_handler_) return QWidget::keyPressEvent(event);
   key_handler_(*key, true);  // auto-repeat: repeated make codes, as typematic
@@ -57,6 +67,59 @@ void VgaView::keyReleaseEvent(QKeyEvent* event) {
   auto key = map_qt_key(event->key());
   if (!key || !key_handler_) return QWidget::keyReleaseEvent(event);
   if (!event->isAutoRepeat()) key_handler_(*key, false);
+  event->accept();
+}
+
+uint8_t VgaView::buttons(Qt::MouseButtons b) const {
+  return static_cast<uint8_t>(((b & Qt::LeftButton) ? 1 : 0) | ((b & Qt::RightButton) ? 2 : 0) |
+                              ((b & Qt::MiddleButton) ? 4 : 0));
+}
+
+void VgaView::release_mouse() {
+  if (!captured_) return;
+  captured_ = false;
+  releaseMouse();
+  unsetCursor();
+  setMouseTracking(false);
+}
+
+void VgaView::mousePressEvent(QMouseEvent* event) {
+  setFocus();
+  if (!mouse_handler_) return QWidget::mousePressEvent(event);
+  if (!captured_) {
+    // The first click captures; it is not passed on.
+    captured_ = true;
+    last_pos_ = event->position().toPoint();
+    setMouseTracking(true);
+    grabMouse();
+    setCursor(Qt::BlankCursor);
+    setToolTip(tr("Mouse captured: Ctrl+Alt releases it"));
+    return event->accept();
+  }
+  mouse_handler_(0, 0, buttons(event->buttons()), 0);
+  event->accept();
+}
+
+void VgaView::mouseReleaseEvent(QMouseEvent* event) {
+  if (!captured_ || !mouse_handler_) return QWidget::mouseReleaseEvent(event);
+  mouse_handler_(0, 0, buttons(event->buttons()), 0);
+  event->accept();
+}
+
+void VgaView::mouseMoveEvent(QMouseEvent* event) {
+  if (!captured_ || !mouse_handler_) return QWidget::mouseMoveEvent(event);
+  const QPoint p = event->position().toPoint();
+  const int dx = p.x() - last_pos_.x(), dy = last_pos_.y() - p.y();
+  last_pos_ = p;
+  if (dx || dy) mouse_handler_(dx, dy, buttons(event->buttons()), 0);
+  event->accept();
+}
+
+void VgaView::wheelEvent(QWheelEvent* event) {
+  if (!captured_ || !mouse_handler_) return QWidget::wheelEvent(event);
+  const int steps = event->angleDelta().y() / 120;
+  // PS/2 wheel: positive dz scrolls down.
+  if (steps) mouse_handler_(0, 0, buttons(event->buttons()), -steps);
   event->accept();
 }
 

@@ -8,7 +8,7 @@ PACKAGES=(
   gcc-multilib libelf-dev libzydis-dev libcli11-dev libfmt-dev
   libseccomp-dev libsqlite3-dev protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  qt6-base-dev
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   seabios
 )
 # Peers for benchmarks (only when asked: they are large).
