@@ -147,18 +147,9 @@ void Session::reset() {
       image_ = std::make_unique<ElfImage>(multiboot_load(*machine_, mb));
     } else {
       image_.reset();
-      const LinuxBootInfo info = linux_load(*machine_, LinuxBootOptions{kernel_, initrd_, cmdline_});
-      // boot_params.screen_info as a PC BIOS leaves it: VGA colour text
-      // mode 3, 80x25, 16-line font, cursor at 0,0. Without it Linux takes
-      // the screen for absent and uses its dummy console, so tty0 never
-      // reaches the VGA. (linux_load leaves it zero; see the report.)
-      uint8_t si[0x12] = {};
-      si[0x06] = 3;     // orig_video_mode
-      si[0x07] = 80;    // orig_video_cols
-      si[0x0E] = 25;    // orig_video_lines
-      si[0x0F] = 0x22;  // orig_video_isVGA = VIDEO_TYPE_VGAC
-      si[0x10] = 16;    // orig_video_points
-      machine_->cpu().write_phys(info.boot_params, si, sizeof si);
+      // screen_info describes the VGA's 80x25 text mode, so tty0 reaches
+      // the VGA (linux_load leaves it zero otherwise).
+      linux_load(*machine_, LinuxBootOptions{kernel_, initrd_, cmdline_, platform_ && platform_->vga()});
     }
   } catch (...) {
     platform_.reset();
