@@ -39,6 +39,9 @@ int guarded(F&& body) {
   } catch (const store::StoreError& e) {
     std::fprintf(stderr, "faultline: error: %s\n", e.what());
     return exit_code::kBadDatabase;
+  } catch (const campaign::GoldenRunError& e) {
+    std::fprintf(stderr, "faultline: error: %s\n", e.what());
+    return exit_code::kBadInput;
   } catch (const campaign::GoldenMismatch& e) {
     std::fprintf(stderr, "faultline: error: %s\n", e.what());
     return exit_code::kGoldenMismatch;
@@ -50,7 +53,7 @@ void print_golden(const campaign::Session& s) {
   std::fprintf(stderr, "golden run: %s (status %u) after %llu instructions, %zu checkpoints, %.2f s\n",
                g.end_reason.c_str(), g.exit_status, (unsigned long long)g.end_ticks, s.checkpoints().size(),
                g.wall_seconds);
-  if (g.outcome != RunOutcome::Exited && g.end_reason != "end pattern")
+  if (g.outcome != RunOutcome::Exited && g.end_reason != "end pattern" && g.end_reason != "script end")
     std::fprintf(stderr,
                  "faultline: warning: the golden run did not end by the guest's exit or an end pattern (%s): "
                  "check end.max_instructions and end.end_patterns\n",
@@ -193,7 +196,7 @@ int do_replay(const ReplayOptions& o) {
     }
     auto s = campaign::session_for_store(db, loader_vars());
     const pb::ExperimentResult& stored = row->result;
-    pb::ExperimentResult now = s->run_experiment(s->golden_machine(), o.id, stored.fault());
+    pb::ExperimentResult now = s->run_experiment(s->golden_rig(), o.id, stored.fault());
     std::printf("experiment %llu: %s\n", (unsigned long long)o.id, store::fault_text(stored.fault()).c_str());
     std::printf("  stored:   %-16s digest %s  end %llu  (%s)\n", pb::Outcome_Name(stored.outcome()).c_str(),
                 stored.output_digest().c_str(), (unsigned long long)stored.end_instruction(),

@@ -25,15 +25,21 @@
 //
 // Decisions on contradictory or not-yet-possible options (see
 // docs in experiments/examples/README.md):
-//  - linux / firmware workloads, disk targets, script steps type_keys /
-//    serial_input and wait_for/expect on SERIAL or SCREEN need the PC
-//    platform: "not implemented yet" errors. Under a linux/firmware workload
-//    only the workload error is reported (it covers the devices it brings).
+//  - `linux` workloads: the kernel must be a bzImage (boot protocol 2.06+),
+//    initrd and disks (at most 4) must exist. `firmware` workloads are not
+//    implemented yet (an error).
+//  - script steps type_keys / serial_input and wait_for/expect on SERIAL or
+//    SCREEN need the PC platform: an error on a bare multiboot workload
+//    (`multiboot { pc: true }` or a linux workload provide it).
+//  - disk targets are not implemented yet (an error naming why).
+//  - a linux workload has no ELF symbols: symbol targets and pc symbol
+//    triggers are errors; output triggers on a PC-platform workload get a
+//    warning (they watch the debug console only, not COM1).
 //  - permanent faults in registers are not supported (an error).
 //  - A script with an `inject` step injects the experiment's fault at that
-//    step: its groups must not have triggers, and there must be exactly one
-//    inject step. A script without an `inject` step (or no script) needs a
-//    trigger in every group.
+//    step: its groups must not have triggers (a trigger would contradict
+//    the step), and there must be exactly one inject step. A script without
+//    an `inject` step (or no script) needs a trigger in every group.
 //
 // Defaults applied to the returned campaign (fields absent from the file):
 // machine.memory_mib 32, machine.instructions_per_second 100 M, checkpoints
