@@ -221,7 +221,7 @@ void Session::on_output(Rig& rig, int source, char ch) const {
   const uint64_t size = text.size();
   uint64_t& line_start = rig.state.line_start[source];
   Rig::Watch& w = rig.watch;
-  if (w.active && !w.matched && w.source == source) {
+  if (w.active && !w.matched && !w.screen && w.source == source) {
     uint64_t from = w.line_mode ? std::max(w.from, line_start)
                                 : std::max<uint64_t>(w.from, size > kMultilineWindow ? size - kMultilineWindow : 0);
     if (auto end = search_from(text, from, *w.re)) {
@@ -229,6 +229,11 @@ void Session::on_output(Rig& rig, int source, char ch) const {
       w.match_end = *end;
       rig.machine->cpu().request_stop(StopReason::Requested);
     }
+  }
+  if (w.active && !w.matched && w.screen && rig.platform && rig.platform->vga() &&
+      std::regex_search(rig.platform->vga()->text_screen(), *w.re)) {
+    w.matched = true;
+    rig.machine->cpu().request_stop(StopReason::Requested);
   }
   if (ch == '\n') {
     if (!settings_.end_patterns.empty() && size > line_start) {
@@ -300,6 +305,7 @@ struct Session::Drive {
   size_t next_cp = 0;
   std::vector<SessionCheckpoint>* out = nullptr;
   bool want_inject_cp = false;     // pass 1: a checkpoint right before the inject step
+  std::vector<uint64_t>* step_ticks = nullptr;  // pass 1: when each step began
   std::optional<SessionCheckpoint> inject_cp;
   uint64_t inject_ticks = 0;
 };
@@ -336,6 +342,7 @@ RunEnd Session::drive(Rig& rig, uint64_t limit, faults::FaultInjector* injector,
       if (fresh) {
         sp.begun = true;
         sp.step_start = now;
+        if (g && g->step_ticks && g->step_ticks->size() == sp.step) g->step_ticks->push_back(now);
       }
       if (st.has_type_keys()) {
         rig.platform->i8042().type_text(st.type_keys());
@@ -369,9 +376,19 @@ RunEnd Session::drive(Rig& rig, uint64_t limit, faults::FaultInjector* injector,
           if (fresh) sp.begin_size = rig.state.output.size();
           // Polled at step start and at every multiple of the poll interval.
           const uint64_t period = std::max<uint64_t>(1, m.clock().ns_to_ticks(kScreenPollNs));
-          if ((fresh || now % period == 0) && rig.platform && rig.platform->vga())
+          if (rig.watch.active && rig.watch.matched)
+            matched = true;
+          else if ((fresh || now % period == 0) && rig.platform && rig.platform->vga())
             matched = std::regex_search(rig.platform->vga()->text_screen(), re);
-          if (!matched) stop = std::min(stop, (now / period + 1) * period);
+          if (!matched) {
+            stop = std::min(stop, (now / period + 1) * period);
+            if (!rig.watch.active) {
+              rig.watch.active = true;
+              rig.watch.screen = true;
+              rig.watch.re = &re;
+              rig.watch.matched = false;
+            }
+          }
         } else {
           const int src = wf.source() == pb::WaitFor::SERIAL ? kSerial : kConsole;
           const std::string& text = rig.source_text(src);
@@ -466,6 +483,8 @@ void Session::run_golden() {
 
   Drive pass1;
   pass1.want_inject_cp = inject_step >= 0;
+  golden_.step_ticks.clear();
+  pass1.step_ticks = &golden_.step_ticks;
   RunEnd end = drive(*rig_, start + settings_.max_instructions, nullptr, nullptr, &pass1);
   Machine& m = *rig_->machine;
 
@@ -538,6 +557,11 @@ size_t Session::checkpoint_for(const pb::Fault& fault) const {
       if (rig_->machine->clock().ticks_to_ns(checkpoints_[i].machine.ticks) < t.time_ns()) best = i;
   }
   return best;
+}
+
+RunEnd Session::rerun_from(Rig& rig, size_t index) const {
+  restore(rig, checkpoints_.at(index));
+  return drive(rig, checkpoints_[0].machine.ticks + settings_.max_instructions, nullptr, nullptr, nullptr);
 }
 
 pb::Outcome Session::classify(const RunEnd& end, const std::string& output) const {

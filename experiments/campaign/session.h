@@ -41,8 +41,9 @@
 //    searched in the current line, others in the last 1 KiB; `^`/`$` also
 //    match at line breaks, and `$` matches at the end of the output so far
 //    ("fl\\$ $" waits for a prompt with nothing after it). SCREEN matches the
-//    whole VGA text screen (rows joined with '\n'), polled at every multiple
-//    of 1 ms of virtual time; it consumes nothing;
+//    whole VGA text screen (rows joined with '\n'), checked when the step
+//    begins, after every byte of output (either source) and at every
+//    multiple of 1 ms of virtual time; it consumes nothing;
 //  - wait_ns runs that much virtual time; inject applies the experiment's
 //    fault now (FaultInjector::inject_now); end ends the run (classified
 //    like a guest exit with status 0, by comparing outputs).
@@ -134,6 +135,7 @@ struct GoldenRun {
   uint32_t exit_status = 0;
   std::string end_reason;
   double wall_seconds = 0;
+  std::vector<uint64_t> step_ticks;  // when each script step began (ticks), as far as the run got
   int inject_step = -1;        // script index of the inject step, or -1
   uint64_t inject_ticks = 0;   // when the golden run reached it
 };
@@ -195,6 +197,7 @@ struct Rig {
   bool end_pattern_hit = false;
   struct Watch {
     bool active = false;
+    bool screen = false;      // SCREEN: check the VGA text screen on every output byte
     int source = 0;           // 0 CONSOLE, 1 SERIAL
     const std::regex* re = nullptr;
     bool line_mode = true;
@@ -252,6 +255,10 @@ class Session {
   // Runs one experiment on `rig` (the golden rig or one from make_machine).
   // Never throws: simulator exceptions become SIMULATOR_ERROR.
   pb::ExperimentResult run_experiment(Rig& rig, uint64_t id, const pb::Fault& fault) const;
+  // Runs the rest of the golden run from checkpoint `index` without a fault
+  // (script included) and returns how it ended; `rig.state.output` then
+  // holds the output. Must equal the golden run (determinism checks).
+  RunEnd rerun_from(Rig& rig, size_t index) const;
 
  private:
   struct Drive;

@@ -48,7 +48,7 @@ int guarded(F&& body) {
   }
 }
 
-void print_golden(const campaign::Session& s) {
+void print_golden(campaign::Session& s) {
   const campaign::GoldenRun& g = s.golden();
   std::fprintf(stderr, "golden run: %s (status %u) after %llu instructions, %zu checkpoints, %.2f s\n",
                g.end_reason.c_str(), g.exit_status, (unsigned long long)g.end_ticks, s.checkpoints().size(),
@@ -58,6 +58,11 @@ void print_golden(const campaign::Session& s) {
                  "faultline: warning: the golden run did not end by the guest's exit or an end pattern (%s): "
                  "check end.max_instructions and end.end_patterns\n",
                  g.end_reason.c_str());
+  // When each script step began: what trigger ranges of a scripted campaign
+  // are chosen from.
+  for (size_t i = 0; i < g.step_ticks.size(); i++)
+    std::fprintf(stderr, "  script[%zu] began at instruction tick %llu (%.6f s)\n", i,
+                 (unsigned long long)g.step_ticks[i], s.golden_rig().machine->clock().ticks_to_ns(g.step_ticks[i]) / 1e9);
 }
 
 int finish(const campaign::RunSummary& sum, const store::Store& db) {
