@@ -140,6 +140,16 @@ LinuxBootInfo linux_load(Machine& m, const LinuxBootOptions& opts) {
   put<uint32_t>(bp, kCmdLinePtr, kCmdline);
   put<uint32_t>(bp, kCode32Start, info.entry);
   put<uint32_t>(bp, kAltMemK, static_cast<uint32_t>((ram - kKernel) >> 10));
+  // screen_info at offset 0: what a BIOS leaves behind in colour text mode
+  // 3 (80x25, 16-line font, cursor at 0,0), so the kernel's VGA console
+  // (vgacon) drives the text screen; without it Linux falls back to the
+  // dummy console and console=tty0 shows nothing.
+  bp[0x06] = 0x03;              // orig_video_mode
+  bp[0x07] = 80;                // orig_video_cols
+  put<uint16_t>(bp, 0x0A, 0x0003);  // orig_video_ega_bx: not 0x10, so EGA/VGA
+  bp[0x0E] = 25;                // orig_video_lines
+  bp[0x0F] = 0x22;              // orig_video_isVGA: VIDEO_TYPE_VGAC
+  put<uint16_t>(bp, 0x10, 16);  // orig_video_points
   struct [[gnu::packed]] E820 {
     uint64_t addr, size;
     uint32_t type;

@@ -205,6 +205,7 @@ Session::Session(pb::Campaign campaign, std::string kernel_path)
         throw std::invalid_argument(step_text(campaign_, i) + ": bad regex: " + e.what());
       }
       step_line_mode_.back() = !may_span_lines(wf.pattern());
+      if (wf.source() == pb::WaitFor::SCREEN) screen_output_ = true;
       if (wf.source() != pb::WaitFor::CONSOLE && !pc_)
         throw std::invalid_argument(step_text(campaign_, i) + ": needs the PC platform");
     }
@@ -503,7 +504,7 @@ void Session::run_golden() {
     throw GoldenRunError("golden run: the run ended (" + describe_end(end) + ") before script[" +
                          std::to_string(inject_step) + "] (inject) was reached");
 
-  golden_.output = rig_->state.output;
+  golden_.output = run_output(*rig_);
   golden_.digest = sha256_hex(golden_.output);
   golden_.end_ticks = end.ticks;
   golden_.end_retired = m.cpu().retired();
@@ -557,6 +558,13 @@ size_t Session::checkpoint_for(const pb::Fault& fault) const {
       if (rig_->machine->clock().ticks_to_ns(checkpoints_[i].machine.ticks) < t.time_ns()) best = i;
   }
   return best;
+}
+
+std::string Session::run_output(const Rig& rig) const {
+  if (!screen_output_ || !rig.platform || !rig.platform->vga()) return rig.state.output;
+  std::string out = rig.state.output;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out + "--- screen ---\n" + rig.platform->vga()->text_screen();
 }
 
 RunEnd Session::rerun_from(Rig& rig, size_t index) const {
@@ -614,7 +622,7 @@ pb::ExperimentResult Session::run_experiment(Rig& rig, uint64_t id, const pb::Fa
       rec = injector.record();
       injector.disarm();
     }
-    const std::string& out = rig.state.output;
+    const std::string out = run_output(rig);
     r.set_trigger_instruction(rec.at_instruction);
     r.set_end_instruction(end.ticks);
     r.set_exit_status(end.exit_status);

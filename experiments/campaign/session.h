@@ -21,7 +21,11 @@
 // Output. What a run's classification compares ("the output") is every
 // byte the guest wrote to the debug console (port 0xE9) and to COM1's
 // transmitter, in the order the guest wrote them, interleaved byte by byte
-// (on the bare machine: the debug console only). Bytes reach it when the
+// (on the bare machine: the debug console only). When the script has a
+// step on SCREEN, the VGA text screen at the end of the run follows,
+// after a line "--- screen ---" (so guests that answer on the screen are
+// classified too; the screen is not part of the output otherwise). Bytes
+// reach it when the
 // UART hands them to its backend (with PcConfig::uart_timed off, at the THR
 // write). The exit status is the guest's write to the exit port 0xF4 (the
 // Linux guest's /init writes its status there before powering off).
@@ -259,6 +263,9 @@ class Session {
   // (script included) and returns how it ended; `rig.state.output` then
   // holds the output. Must equal the golden run (determinism checks).
   RunEnd rerun_from(Rig& rig, size_t index) const;
+  // The output of the run that just ended on `rig` (see the design note:
+  // the merged output, then the screen when the script uses SCREEN).
+  std::string run_output(const Rig& rig) const;
 
  private:
   struct Drive;
@@ -275,6 +282,7 @@ class Session {
   std::string kernel_path_;
   Settings settings_;
   bool pc_ = false;
+  bool screen_output_ = false;  // a script step waits on SCREEN
   std::vector<std::regex> step_patterns_;  // per script step (wait_for/expect), else empty regex
   std::vector<bool> step_line_mode_;
   std::unique_ptr<Rig> rig_;

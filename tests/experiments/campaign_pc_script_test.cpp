@@ -34,7 +34,8 @@ void expect_checkpoints_reproduce(const campaign::Session& s, std::vector<size_t
     EXPECT_EQ(campaign::describe_end(e), s.golden().end_reason == "instruction limit" ? "timeout" : s.golden().end_reason);
     EXPECT_EQ(e.ticks, s.golden().end_ticks);
     EXPECT_EQ(e.exit_status, s.golden().exit_status);
-    EXPECT_TRUE(rig->state.output == s.golden().output) << campaign::diff_summary(s.golden().output, rig->state.output, 0, 0);
+    const std::string out = s.run_output(*rig);
+    EXPECT_TRUE(out == s.golden().output) << campaign::diff_summary(s.golden().output, out, 0, 0);
   }
 }
 
@@ -111,6 +112,12 @@ sampling { samples: 2 seed: 1 }
   auto s = campaign::start_session(load_text(dir, text), 0);
   EXPECT_EQ(s->golden().end_reason, "exited");
   ASSERT_EQ(s->golden().step_ticks.size(), 1u);
+  // A script on SCREEN puts the final screen into the compared output.
+  const std::string& out = s->golden().output;
+  EXPECT_EQ(out.find("vgatext: wrote the message at row 2, column 4\nPASS\n--- screen ---\n\n\n    faultline VGA text check\n"),
+            0u)
+      << out;
+  expect_checkpoints_reproduce(*s);
   // Without the PC platform the screen is plain RAM: the loader refuses.
   std::string bare = text;
   bare.erase(bare.find(" pc: true"), 9);

@@ -591,7 +591,7 @@ TEST_F(LoaderTest, EveryExampleIsCovered) {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(kExamplesDir))
     if (e.path().extension() == ".textproto") ++n;
-  EXPECT_EQ(n, 6u) << "a new example needs a test here";
+  EXPECT_EQ(n, 7u) << "a new example needs a test here";
 }
 
 // The Linux examples with stand-in guest files (a minimal bzImage header):
@@ -610,7 +610,8 @@ TEST_F(LoaderTest, LinuxExamples) {
   LoaderVars v = vars();
   v["FAULTLINE_LINUX_GUEST_DIR"] = dir.string();
   ::unsetenv("FAULTLINE_LINUX_GUEST_DIR");
-  for (const char* name : {"linux_scripted_shell.textproto", "linux_register_flips_checksum.textproto"}) {
+  for (const char* name : {"linux_scripted_shell.textproto", "linux_register_flips_checksum.textproto",
+                           "linux_keyboard_screen.textproto"}) {
     SCOPED_TRACE(name);
     try {
       LoadedCampaign c = load_campaign(fs::path(kExamplesDir) / name, v);
