@@ -24,10 +24,9 @@
 // (on the bare machine: the debug console only). When the script has a
 // step on SCREEN, the VGA text screen at the end of the run follows,
 // after a line "--- screen ---" (so guests that answer on the screen are
-// classified too; the screen is not part of the output otherwise). Bytes
-// reach it when the
-// UART hands them to its backend (with PcConfig::uart_timed off, at the THR
-// write). The exit status is the guest's write to the exit port 0xF4 (the
+// classified too; the screen is not part of the output otherwise). COM1
+// bytes reach it when the UART hands them to its backend (with
+// PcConfig::uart_timed off, at the THR write). The exit status is the guest's write to the exit port 0xF4 (the
 // Linux guest's /init writes its status there before powering off).
 // `end.end_patterns` are matched against each complete line of each source
 // separately (a line of the debug console or a line of COM1).
@@ -73,8 +72,17 @@
 //    `checkpoints` evenly spaced ones (each with its script position), and
 //    an experiment restores the latest one before its trigger point
 //    (instruction and time triggers; others start from checkpoint 0).
-// The script never schedules clock events (it runs the machine in slices),
-// so checkpoints hold only device events, which the platform re-arms.
+// Everything the script does at one virtual tick happens before any
+// instruction at that tick and before a checkpoint taken at it, and a step's
+// start actions (type/serial input, the first search of a wait) run once,
+// flagged in the position; later checks are idempotent (a SCREEN poll at a
+// tick where the screen did not change), so slicing the run differently
+// (pass 2 stops at checkpoint ticks) changes nothing. The script never
+// schedules clock events (it runs the machine in slices), so checkpoints
+// hold only device events, which the platform re-arms. A reset request
+// (PC platform) ends a run as a crash unless the golden run ended that way.
+// rerun_from() checks all this: every checkpoint continues to the golden
+// end and output (tests/experiments/campaign_pc_script_test.cpp).
 #pragma once
 
 #include <array>
