@@ -97,7 +97,7 @@ CrashHook crash_hook_from_env() {
   const CrashHook hook = crash_hook_from_env();
   int rc = 0;
   try {
-    auto machine = session.make_machine();
+    auto rig = session.make_machine();
     for (;;) {
       uint32_t len = 0;
       if (!read_all(in_fd, &len, 4)) break;  // parent closed the pipe: done
@@ -114,7 +114,7 @@ CrashHook crash_hook_from_env() {
         break;
       }
       if (hook.set && hook.position == job.position && (!hook.once || job.attempt == 1)) std::abort();
-      pb::ExperimentResult r = session.run_experiment(*machine, job.position, job.fault);
+      pb::ExperimentResult r = session.run_experiment(*rig, job.position, job.fault);
       r.set_attempts(job.attempt);
       if (!write_frame(out_fd, r.SerializeAsString())) break;
     }

@@ -39,22 +39,30 @@ int guarded(F&& body) {
   } catch (const store::StoreError& e) {
     std::fprintf(stderr, "faultline: error: %s\n", e.what());
     return exit_code::kBadDatabase;
+  } catch (const campaign::GoldenRunError& e) {
+    std::fprintf(stderr, "faultline: error: %s\n", e.what());
+    return exit_code::kBadInput;
   } catch (const campaign::GoldenMismatch& e) {
     std::fprintf(stderr, "faultline: error: %s\n", e.what());
     return exit_code::kGoldenMismatch;
   }
 }
 
-void print_golden(const campaign::Session& s) {
+void print_golden(campaign::Session& s) {
   const campaign::GoldenRun& g = s.golden();
   std::fprintf(stderr, "golden run: %s (status %u) after %llu instructions, %zu checkpoints, %.2f s\n",
                g.end_reason.c_str(), g.exit_status, (unsigned long long)g.end_ticks, s.checkpoints().size(),
                g.wall_seconds);
-  if (g.outcome != RunOutcome::Exited && g.end_reason != "end pattern")
+  if (g.outcome != RunOutcome::Exited && g.end_reason != "end pattern" && g.end_reason != "script end")
     std::fprintf(stderr,
                  "faultline: warning: the golden run did not end by the guest's exit or an end pattern (%s): "
                  "check end.max_instructions and end.end_patterns\n",
                  g.end_reason.c_str());
+  // When each script step began: what trigger ranges of a scripted campaign
+  // are chosen from.
+  for (size_t i = 0; i < g.step_ticks.size(); i++)
+    std::fprintf(stderr, "  script[%zu] began at instruction tick %llu (%.6f s)\n", i,
+                 (unsigned long long)g.step_ticks[i], s.golden_rig().machine->clock().ticks_to_ns(g.step_ticks[i]) / 1e9);
 }
 
 int finish(const campaign::RunSummary& sum, const store::Store& db) {
@@ -193,7 +201,7 @@ int do_replay(const ReplayOptions& o) {
     }
     auto s = campaign::session_for_store(db, loader_vars());
     const pb::ExperimentResult& stored = row->result;
-    pb::ExperimentResult now = s->run_experiment(s->golden_machine(), o.id, stored.fault());
+    pb::ExperimentResult now = s->run_experiment(s->golden_rig(), o.id, stored.fault());
     std::printf("experiment %llu: %s\n", (unsigned long long)o.id, store::fault_text(stored.fault()).c_str());
     std::printf("  stored:   %-16s digest %s  end %llu  (%s)\n", pb::Outcome_Name(stored.outcome()).c_str(),
                 stored.output_digest().c_str(), (unsigned long long)stored.end_instruction(),

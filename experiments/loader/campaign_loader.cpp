@@ -332,7 +332,8 @@ class Validator {
   std::filesystem::path base_dir_;
   const LoaderVars& vars_;
   std::optional<ElfImage> elf_;
-  bool platform_workload_ = false;  // linux/firmware (already rejected)
+  bool platform_workload_ = false;  // linux, firmware, or multiboot with pc: true
+  bool linux_ = false;
   std::vector<faults::DeviceFieldInfo> device_catalog_;  // built on first use
 
   static std::string modelless_what(const pb::FaultGroup& grp) {
@@ -444,16 +445,17 @@ class Validator {
     Node w = root_.child("workload");
     if (c_.workload().has_linux()) {
       platform_workload_ = true;
-      error(w.at("linux"), "workload.linux: Linux boot is not implemented yet (needs the PC platform); "
-                           "use a multiboot workload");
+      linux_ = true;
+      check_linux(w.child("linux"));
       return;
     }
     if (c_.workload().has_firmware()) {
       platform_workload_ = true;
-      error(w.at("firmware"), "workload.firmware: firmware boot is not implemented yet (needs the PC "
-                              "platform); use a multiboot workload");
+      error(w.at("firmware"), "workload.firmware: firmware-boot campaigns are not implemented yet (`faultline run "
+                              "--bios/--disk` boots firmware interactively); use a linux or multiboot workload");
       return;
     }
+    platform_workload_ = c_.workload().multiboot().pc();
     Node mb = w.child("multiboot");
     pb::MultibootBoot* boot = c_.mutable_workload()->mutable_multiboot();
     if (boot->kernel().empty()) {
@@ -473,6 +475,57 @@ class Validator {
           boot->mutable_modules(i)->set_path(*path);
       }
     }
+  }
+
+  // A path that must name an existing regular file.
+  std::optional<std::string> existing_file(const Node& n, const char* field, int index, const std::string& raw) {
+    auto path = resolve(n, field, index, raw);
+    if (!path) return std::nullopt;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      error(n.at(field, index), n.name_of(field, index) + ": " + *path + ": no such file");
+      return std::nullopt;
+    }
+    return path;
+  }
+
+  void check_linux(const Node& l) {
+    pb::LinuxBoot* boot = c_.mutable_workload()->mutable_linux();
+    if (boot->kernel().empty()) {
+      error(l.written("kernel") ? l.at("kernel") : l.loc, "workload.linux.kernel: missing kernel path (a bzImage)");
+    } else if (auto path = existing_file(l, "kernel", -1, boot->kernel())) {
+      check_bzimage(l.at("kernel"), *path);
+      kernel_path = *path;
+      boot->set_kernel(*path);
+    }
+    if (l.written("initrd"))
+      if (auto path = existing_file(l, "initrd", -1, boot->initrd())) boot->set_initrd(*path);
+    if (boot->disks_size() > 4)
+      error(l.at("disks", 4), l.name_of("disks", 4) + ": at most 4 disks (IDE primary master/slave, secondary "
+                                                       "master/slave)");
+    for (int i = 0; i < boot->disks_size() && i < 4; ++i)
+      if (auto path = existing_file(l, "disks", i, boot->disks(i))) boot->set_disks(i, *path);
+  }
+
+  // The Linux/x86 boot protocol header: boot flag 0xAA55 at 0x1FE, "HdrS"
+  // at 0x202, protocol version at 0x206 (2.06 or later).
+  void check_bzimage(Loc at, const std::string& path) {
+    const std::string what = "workload.linux.kernel: " + path + ": ";
+    std::ifstream in(path, std::ios::binary);
+    unsigned char h[0x210] = {};
+    in.read(reinterpret_cast<char*>(h), sizeof h);
+    if (in.gcount() < static_cast<std::streamsize>(sizeof h)) {
+      error(at, what + "too short for a Linux kernel image");
+      return;
+    }
+    if (h[0x1FE] != 0x55 || h[0x1FF] != 0xAA || std::memcmp(h + 0x202, "HdrS", 4) != 0) {
+      error(at, what + "not a bzImage (no boot flag 0xAA55 and \"HdrS\" setup header)");
+      return;
+    }
+    const unsigned version = h[0x206] | (h[0x207] << 8);
+    if (version < 0x0206)
+      error(at, what + "boot protocol " + std::to_string(version >> 8) + "." + std::to_string(version & 0xFF) +
+                    " is older than 2.06");
   }
 
   void check_kernel(Loc at, const std::string& path) {
@@ -542,18 +595,20 @@ class Validator {
           check_regex(w, "pattern", -1, wf.pattern());
           if (wf.source() != pb::WaitFor::CONSOLE && !platform_workload_)
             error(w.at("source"), w.name_of("source") + ": " + pb::WaitFor::Source_Name(wf.source()) +
-                                      " output is not implemented yet (needs the PC platform); use CONSOLE");
+                                      " needs the PC platform: the bare multiboot machine has only the debug "
+                                      "console (use CONSOLE, or `multiboot { pc: true }`)");
           break;
         }
         case pb::Step::kTypeKeys:
           if (!platform_workload_)
-            error(s.at("type_keys"), what + ".type_keys: typing keys is not implemented yet (needs the "
-                                            "keyboard of the PC platform)");
+            error(s.at("type_keys"), what + ".type_keys: needs the PC platform's keyboard: the bare multiboot "
+                                            "machine has none (set `multiboot { pc: true }` or use a linux workload)");
           break;
         case pb::Step::kSerialInput:
           if (!platform_workload_)
-            error(s.at("serial_input"), what + ".serial_input: serial input is not implemented yet (needs "
-                                               "the UART of the PC platform)");
+            error(s.at("serial_input"), what + ".serial_input: needs the PC platform's COM1: the bare multiboot "
+                                               "machine has none (set `multiboot { pc: true }` or use a linux "
+                                               "workload)");
           break;
         case pb::Step::kWaitNs:
           if (st.wait_ns() == 0) error(s.at("wait_ns"), what + ".wait_ns: must be at least 1");
@@ -615,6 +670,11 @@ class Validator {
     *out = nullptr;
     if (name.empty()) {
       error(at, what + ": empty symbol name");
+      return;
+    }
+    if (linux_) {
+      error(at, what + ": symbol '" + name + "': a linux workload's bzImage has no ELF symbols (use physical "
+                                           "addresses)");
       return;
     }
     if (!elf_) return;  // kernel already reported
@@ -692,6 +752,9 @@ class Validator {
     if (ts.has_disk()) {
       Node d = t.child("disk");
       const pb::DiskSpace& ds = ts.disk();
+      if (!linux_)
+        error(t.at("disk"), t.name_of("disk") + ": disk faults need the IDE disks of a linux workload "
+                                                "(`workload { linux { disks: ... } }`)");
       if (ds.drive() > 3)
         error(d.at("drive"),
               d.name_of("drive") + ": " + std::to_string(ds.drive()) +
@@ -724,6 +787,9 @@ class Validator {
       modelless = !corrupt;
       return (w == 1 || w == 2 || w == 4 ? w : 1) * 8;
     }
+    if ((ts.has_device() || ts.has_serial() || ts.has_irq()) && !platform_workload_)
+      error(t.loc, t.path + ": device, serial and irq faults need the PC platform (a linux workload or "
+                            "`multiboot { pc: true }`)");
     if (ts.has_device()) {
       is_device = true;
       Node d = t.child("device");
@@ -871,6 +937,9 @@ class Validator {
       case pb::TriggerSpace::kOutput: {
         Node o = t.child("output");
         check_regex(o, "pattern", -1, ts.output().pattern());
+        if (platform_workload_)
+          warning(t.at("output"), t.name_of("output") + ": output triggers watch the debug console (port 0xE9) "
+                                                       "only; COM1 output does not fire them");
         occ(o, ts.output().has_occurrences());
         break;
       }

@@ -25,24 +25,29 @@
 //
 // Decisions on contradictory or not-yet-possible options (see
 // docs in experiments/examples/README.md):
-//  - linux / firmware workloads, script steps type_keys /
-//    serial_input and wait_for/expect on SERIAL or SCREEN need the PC
-//    platform: "not implemented yet" errors.
-//  - device, disk, serial and irq targets are validated here (device field
-//    names against faults::default_pc_device_fields(), drive 0..3, COM
+//  - `linux` workloads: the kernel must be a bzImage (boot protocol 2.06+),
+//    initrd and disks (at most 4) must exist. `firmware` workloads are not
+//    implemented in campaigns yet (an error).
+//  - script steps type_keys / serial_input and wait_for/expect on SERIAL or
+//    SCREEN need the PC platform: an error on a bare multiboot workload
+//    (`multiboot { pc: true }` or a linux workload provide it).
+//  - device, serial and irq targets need the PC platform too; disk targets
+//    need a linux workload (its disks). They are validated here (device
+//    field names against faults::default_pc_device_fields(), drive 0..3, COM
 //    1..4, lines 0..15, disk byte ranges inside a sector); whether the
-//    machine that runs them has the platform, the disk or the COM port is
-//    the injector's check. A model on a target without a value (disk
-//    read/write error or timeout, serial drop, irq) is "contradictory";
-//    cell options (width, bytes) on a disk error/timeout are errors;
-//    permanent device-field faults and non-transient spurious interrupts
-//    are not supported. Under a linux/firmware workload
-//    only the workload error is reported (it covers the devices it brings).
+//    machine that runs them has the disk or the COM port is the injector's
+//    check. A model on a target without a value (disk read/write error or
+//    timeout, serial drop, irq) is "contradictory"; cell options (width,
+//    bytes) on a disk error/timeout are errors; permanent device-field faults
+//    and non-transient spurious interrupts are not supported.
+//  - a linux workload has no ELF symbols: symbol targets and pc symbol
+//    triggers are errors; output triggers on a PC-platform workload get a
+//    warning (they watch the debug console only, not COM1).
 //  - permanent faults in registers are not supported (an error).
 //  - A script with an `inject` step injects the experiment's fault at that
-//    step: its groups must not have triggers, and there must be exactly one
-//    inject step. A script without an `inject` step (or no script) needs a
-//    trigger in every group.
+//    step: its groups must not have triggers (a trigger would contradict
+//    the step), and there must be exactly one inject step. A script without
+//    an `inject` step (or no script) needs a trigger in every group.
 //
 // Defaults applied to the returned campaign (fields absent from the file):
 // machine.memory_mib 32, machine.instructions_per_second 100 M, checkpoints

@@ -191,5 +191,40 @@ TEST(CampaignCli, ReplayReportExportAndErrors) {
   EXPECT_GT(std::filesystem::file_size(dir / "r.pb"), 20u * 20u);
 }
 
+// A scripted campaign on the PC platform through the CLI: the golden run
+// prints when each step began; a script the golden run does not follow is
+// a bad campaign file (65) naming the step, and no database is written.
+TEST(CampaignCli, ScriptedPcCampaignAndAScriptThatDoesNotFit) {
+  TempDir dir;
+  const std::string head = R"(
+name: "kbd"
+workload { multiboot { kernel: "${FAULTLINE_GUEST_DIR}/keyboard.elf" pc: true } }
+script { wait_for { pattern: "waiting for input" timeout_ns: 100000000 } }
+script { type_keys: "abc\n" }
+script { inject: true }
+)";
+  const std::string tail = R"(
+fault_space { target { registers { names: "ecx" } } model { bit_flip {} } }
+sampling { samples: 4 seed: 2 }
+)";
+  auto good = dir.write("good.textproto", head + "script { expect { pattern: \"typed: abc\" timeout_ns: 500000000 } }\n" + tail);
+  std::string out;
+  ASSERT_EQ(run({"campaign", "run", good.string(), "--db", (dir / "good.db").string(), "--workers", "2", "--quiet"},
+                dir, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("golden run: exited (status 0)"), std::string::npos) << out;
+  EXPECT_NE(out.find("script[3] began at instruction tick"), std::string::npos) << out;
+  EXPECT_NE(out.find("4 of 4 planned"), std::string::npos) << out;
+  auto bad = dir.write("bad.textproto", head + "script { expect { pattern: \"typed: xyz\" timeout_ns: 500000000 } }\n" + tail);
+  EXPECT_EQ(run({"campaign", "run", bad.string(), "--db", (dir / "bad.db").string(), "--quiet"}, dir, &out),
+            exit_code::kBadInput)
+      << out;
+  EXPECT_NE(out.find("golden run: the run ended (exited) while script[3] expect \"typed: xyz\" on CONSOLE was waiting"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.db"));
+}
+
 }  // namespace
 }  // namespace faultline

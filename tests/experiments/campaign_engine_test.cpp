@@ -48,10 +48,10 @@ TEST(CampaignEngine, GoldenRunIsDeterministic) {
   EXPECT_EQ(a->golden().digest, b->golden().digest);
   EXPECT_EQ(a->golden().end_ticks, b->golden().end_ticks);
   ASSERT_EQ(a->checkpoints().size(), 8u);
-  for (size_t i = 0; i < 8; i++) EXPECT_EQ(a->checkpoints()[i].ticks, b->checkpoints()[i].ticks);
+  for (size_t i = 0; i < 8; i++) EXPECT_EQ(a->checkpoints()[i].machine.ticks, b->checkpoints()[i].machine.ticks);
   // Evenly spaced over the run.
   const uint64_t end = a->golden().end_ticks;
-  for (size_t i = 1; i < 8; i++) EXPECT_NEAR(double(a->checkpoints()[i].ticks), double(end * i / 8), 64.0);
+  for (size_t i = 1; i < 8; i++) EXPECT_NEAR(double(a->checkpoints()[i].machine.ticks), double(end * i / 8), 64.0);
 }
 
 TEST(CampaignEngine, BitFlipsGiveSdcAndBenign) {
@@ -107,7 +107,7 @@ TEST(CampaignEngine, ReplayReproducesTwentyRandomExperiments) {
   ids.resize(20);
   for (uint64_t id : ids) {
     const pb::ExperimentResult& stored = ran.rows.at(id);
-    pb::ExperimentResult again = s->run_experiment(s->golden_machine(), id, stored.fault());
+    pb::ExperimentResult again = s->run_experiment(s->golden_rig(), id, stored.fault());
     EXPECT_EQ(again.outcome(), stored.outcome()) << id;
     EXPECT_EQ(again.output_digest(), stored.output_digest()) << id;
     EXPECT_EQ(again.end_instruction(), stored.end_instruction()) << id;
