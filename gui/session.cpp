@@ -26,6 +26,7 @@ Session::~Session() {
   injector_.reset();
   platform_.reset();
   machine_.reset();
+  rig_.reset();
   campaign_.reset();
 }
 
@@ -33,6 +34,7 @@ void Session::create_machine() {
   injector_.reset();
   platform_.reset();
   machine_.reset();
+  rig_.reset();
   finished_ = false;
   finish_reason_.clear();
   history_.clear();
@@ -80,6 +82,7 @@ void Session::load_experiment(const std::string& db_path, uint64_t id) {
   injector_.reset();
   platform_.reset();
   machine_.reset();
+  rig_.reset();
   campaign_.reset();
   kind_ = GuestKind::None;
   store::Store db = store::Store::open(db_path);
@@ -104,16 +107,23 @@ void Session::load_experiment(const std::string& db_path, uint64_t id) {
 
 void Session::restart_experiment() {
   injector_.reset();
+  platform_.reset();
   machine_.reset();
+  rig_.reset();
   finished_ = false;
   finish_reason_.clear();
   verdict_.clear();
   history_.clear();
   armed_pending_ = false;
-  machine_ = campaign_->make_machine();
+  // The campaign's rig (machine, PC platform for PC campaigns, output
+  // hooks): the window drives its machine and platform; the rig object
+  // stays alive because its hooks refer to it.
+  rig_ = campaign_->make_machine();
+  machine_ = std::move(rig_->machine);
+  platform_ = std::move(rig_->platform);
   install_breakpoint_hook();
-  machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())]);
-  injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols());
+  machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())].machine);
+  injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols(), platform_.get());
   injector_->arm(stored_.fault());
 }
 
@@ -154,6 +164,7 @@ void Session::reset() {
   } catch (...) {
     platform_.reset();
     machine_.reset();
+    rig_.reset();
     throw;
   }
 }

@@ -34,6 +34,7 @@
 
 namespace faultline::campaign {
 class Session;
+struct Rig;
 }
 
 namespace faultline::gui {
@@ -167,6 +168,7 @@ class Session {
   // Order matters: the injector and platform are destroyed before their
   // machine, the machine before the campaign session that installed hooks.
   std::unique_ptr<campaign::Session> campaign_;
+  std::unique_ptr<campaign::Rig> rig_;  // experiment replay: the rig whose hooks the machine carries
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<PcPlatform> platform_;
   std::unique_ptr<faults::FaultInjector> injector_;

@@ -51,7 +51,7 @@ class CampaignMonitorTest : public ::testing::Test {
     const std::vector<uint64_t> plan = db_->plan();
     for (uint64_t pos = from; pos < to; ++pos) {
       pb::Fault f = session_->fault_space().at(plan[pos]);
-      db_->add(session_->run_experiment(session_->golden_machine(), pos, f), plan[pos]);
+      db_->add(session_->run_experiment(session_->golden_rig(), pos, f), plan[pos]);
     }
     db_->flush();
   }
