@@ -217,6 +217,9 @@ Session::Session(pb::Campaign campaign, std::string kernel_path)
 Session::~Session() = default;
 
 void Session::on_output(Rig& rig, int source, char ch) const {
+  // A rig whose machine was taken over by another owner (the GUI's replay
+  // window drives the machine itself) has no run to track.
+  if (!rig.machine) return;
   rig.state.output.push_back(ch);
   const std::string& text = rig.source_text(source);
   const uint64_t size = text.size();

@@ -1,6 +1,7 @@
 // Experiment-file loader: linux workloads, multiboot on the PC platform and
 // the script steps that need it (file:line:col of each mistake).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -26,7 +27,9 @@ class PlatformLoaderTest : public ::testing::Test {
   void SetUp() override {
     ::unsetenv("FAULTLINE_GUEST_DIR");
     ::unsetenv("G");
-    dir_ = fs::path(::testing::TempDir()) / "faultline_loader_platform_test";
+    // One directory per process: ctest runs the cases of this suite in
+    // parallel processes, and rewriting shared files would race.
+    dir_ = fs::path(::testing::TempDir()) / ("faultline_loader_platform_test." + std::to_string(::getpid()));
     fs::create_directories(dir_);
     write("bzImage", bzimage(0x020F));
     write("old-bzImage", bzimage(0x0204));
@@ -217,14 +220,17 @@ TEST_F(PlatformLoaderTest, OutputTriggerOnThePlatformIsAWarning) {
   EXPECT_NE(c.warnings[0].message.find("COM1 output does not fire them"), std::string::npos);
 }
 
-TEST_F(PlatformLoaderTest, DiskTargetOnLinuxIsNotImplemented) {
-  expect_errors("workload { linux { kernel: \"${G}/bzImage\" disks: \"${G}/disk.img\" } }\n" + kSampling +
-                    "fault_space {\n"
-                    "  target { disk { sectors { start: 0 end: 100 } } }\n"
-                    "  model { bit_flip {} }\n"
-                    "  trigger { instructions { start: 0 end: 0 } }\n"
-                    "}\n",
-                {{4, 12, "disk faults are not implemented yet (the fault injector has no disk target)"}});
+TEST_F(PlatformLoaderTest, DiskTargetOnLinuxLoads) {
+  LoadedCampaign c = load_campaign_text("workload { linux { kernel: \"${G}/bzImage\" disks: \"${G}/disk.img\" } }\n" +
+                                            kSampling +
+                                            "fault_space {\n"
+                                            "  target { disk { sectors { start: 0 end: 100 } } }\n"
+                                            "  model { bit_flip {} }\n"
+                                            "  trigger { instructions { start: 0 end: 0 } }\n"
+                                            "}\n",
+                                        file_, vars());
+  ASSERT_EQ(c.campaign.fault_space_size(), 1);
+  EXPECT_EQ(c.campaign.fault_space(0).target().disk().sectors().end(), 100u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Experiment-file loader: syntax and semantic diagnostics (file:line:col and
 // message), defaults, ${VAR} expansion, and the example files.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -81,7 +82,7 @@ class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override { ::unsetenv("FAULTLINE_GUEST_DIR"); }
   fs::path temp_file(const std::string& name, const std::string& contents) {
-    fs::path dir = fs::path(::testing::TempDir()) / "faultline_loader_test";
+    fs::path dir = fs::path(::testing::TempDir()) / ("faultline_loader_test." + std::to_string(::getpid()));
     fs::create_directories(dir);
     fs::path p = dir / name;
     std::ofstream(p, std::ios::binary) << contents;
@@ -222,7 +223,7 @@ TEST_F(LoaderTest, MissingWorkload) {
 
 TEST_F(LoaderTest, FirmwareWorkloadNotImplemented) {
   expect_error("workload {\n  firmware { bios: \"bios.bin\" }\n}\nsampling { full: true }\n" + kGroup, 2, 3,
-               "workload.firmware: firmware boot is not implemented yet");
+               "workload.firmware: firmware-boot campaigns are not implemented yet");
 }
 
 TEST_F(LoaderTest, MissingKernelFile) {
@@ -538,7 +539,7 @@ TEST_F(LoaderTest, ScriptInjectStepWithoutTriggersIsValid) {
 // Stand-in Linux guest files (a minimal bzImage header, an initrd and a
 // disk), written once into the test's temporary directory.
 fs::path linux_stub_dir() {
-  fs::path dir = fs::path(::testing::TempDir()) / "faultline_loader_linux_stub";
+  fs::path dir = fs::path(::testing::TempDir()) / ("faultline_loader_linux_stub." + std::to_string(::getpid()));
   if (!fs::exists(dir / "bzImage")) {
     fs::create_directories(dir);
     std::string bz(0x400, '\0');
