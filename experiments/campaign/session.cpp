@@ -189,9 +189,8 @@ const std::string& Rig::source_text(int source) const {
 Session::Session(pb::Campaign campaign, std::string kernel_path)
     : campaign_(std::move(campaign)), kernel_path_(std::move(kernel_path)), settings_(settings_from(campaign_)) {
   const pb::Workload& w = campaign_.workload();
-  if (w.has_firmware())
-    throw std::invalid_argument("campaign workload: firmware boot is not implemented yet; use linux or multiboot");
-  if (!w.has_multiboot() && !w.has_linux()) throw std::invalid_argument("campaign workload: missing");
+  if (!w.has_multiboot() && !w.has_linux() && !w.has_firmware())
+    throw std::invalid_argument("campaign workload: missing");
   pc_ = uses_pc_platform(campaign_);
   for (int i = 0; i < campaign_.script_size(); ++i) {
     const pb::Step& st = campaign_.script(i);
@@ -269,6 +268,13 @@ std::unique_ptr<Rig> Session::make_machine() const {
       if (disks.size() > 4) throw std::invalid_argument("workload.linux.disks: at most 4 disks");
       for (int i = 0; i < disks.size(); ++i) pcc.ide_disks[i] = disks[i];
     }
+    if (campaign_.workload().has_firmware()) {
+      const pb::FirmwareBoot& fw = campaign_.workload().firmware();
+      if (fw.disks_size() > 4) throw std::invalid_argument("workload.firmware.disks: at most 4 disks");
+      for (int i = 0; i < fw.disks_size(); ++i) pcc.ide_disks[i] = fw.disks(i);
+      pcc.bios = kernel_path_;  // the loader resolved and checked the BIOS image
+      pcc.vga_bios = fw.vga_bios() == "none" ? "" : fw.vga_bios();
+    }
     r->platform = std::make_unique<PcPlatform>(*r->machine, pcc);
   }
   install_hooks(*r);
@@ -284,6 +290,9 @@ void Session::boot(Rig& rig) {
     lb.cmdline = w.linux().append();
     lb.vga_text = rig.platform && rig.platform->vga();
     linux_load(*rig.machine, lb);
+    image_ = ElfImage{};
+  } else if (w.has_firmware()) {
+    rig.machine->cpu().reset();  // F000:FFF0: the firmware the platform mapped starts there
     image_ = ElfImage{};
   } else {
     MultibootOptions mb;

@@ -229,7 +229,8 @@ struct SessionCheckpoint {
 
 class Session {
  public:
-  // `kernel_path` is the resolved workload kernel (multiboot ELF or bzImage;
+  // `kernel_path` is the resolved workload kernel (multiboot ELF, bzImage,
+  // or the BIOS image of a firmware workload;
   // the other paths come resolved in `campaign`). Throws on bad settings
   // (e.g. a regex that does not compile) or a workload that cannot run.
   Session(pb::Campaign campaign, std::string kernel_path);

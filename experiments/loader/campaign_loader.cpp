@@ -16,11 +16,14 @@
 #include <sstream>
 
 #include "core/boot/elf_image.h"
+#include "devices/firmware/firmware.h"
 #include "faults/device_fields.h"
 
 namespace faultline::experiments {
 
 namespace {
+constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
+constexpr const char* kDefaultVgaBios = "/usr/share/seabios/vgabios-stdvga.bin";
 
 namespace gp = google::protobuf;
 using TF = gp::TextFormat;
@@ -333,7 +336,9 @@ class Validator {
   const LoaderVars& vars_;
   std::optional<ElfImage> elf_;
   bool platform_workload_ = false;  // linux, firmware, or multiboot with pc: true
-  bool linux_ = false;
+  bool linux_ = false;     // linux workload (no ELF symbols)
+  bool firmware_ = false;  // firmware workload (no ELF symbols)
+  bool has_disks_ = false; // linux or firmware workload: IDE disks possible
   std::vector<faults::DeviceFieldInfo> device_catalog_;  // built on first use
 
   static std::string modelless_what(const pb::FaultGroup& grp) {
@@ -446,13 +451,15 @@ class Validator {
     if (c_.workload().has_linux()) {
       platform_workload_ = true;
       linux_ = true;
+      has_disks_ = true;
       check_linux(w.child("linux"));
       return;
     }
     if (c_.workload().has_firmware()) {
       platform_workload_ = true;
-      error(w.at("firmware"), "workload.firmware: firmware-boot campaigns are not implemented yet (`faultline run "
-                              "--bios/--disk` boots firmware interactively); use a linux or multiboot workload");
+      firmware_ = true;
+      has_disks_ = true;
+      check_firmware(w.child("firmware"));
       return;
     }
     platform_workload_ = c_.workload().multiboot().pc();
@@ -505,6 +512,35 @@ class Validator {
                                                        "master/slave)");
     for (int i = 0; i < boot->disks_size() && i < 4; ++i)
       if (auto path = existing_file(l, "disks", i, boot->disks(i))) boot->set_disks(i, *path);
+  }
+
+  void check_firmware(const Node& f) {
+    pb::FirmwareBoot* boot = c_.mutable_workload()->mutable_firmware();
+    if (boot->bios().empty()) boot->set_bios(kDefaultBios);
+    if (auto path = existing_file(f, "bios", -1, boot->bios())) {
+      try {
+        (void)Firmware::load_image(*path);
+        kernel_path = *path;
+        boot->set_bios(*path);
+      } catch (const std::exception& e) {
+        error(f.written("bios") ? f.at("bios") : f.loc, f.name_of("bios") + ": " + e.what());
+      }
+    }
+    if (boot->vga_bios().empty()) boot->set_vga_bios(kDefaultVgaBios);
+    if (boot->vga_bios() != "none")
+      if (auto path = existing_file(f, "vga_bios", -1, boot->vga_bios())) {
+        try {
+          (void)Firmware::load_option_rom(*path);
+          boot->set_vga_bios(*path);
+        } catch (const std::exception& e) {
+          error(f.written("vga_bios") ? f.at("vga_bios") : f.loc, f.name_of("vga_bios") + ": " + e.what());
+        }
+      }
+    if (boot->disks_size() > 4)
+      error(f.at("disks", 4), f.name_of("disks", 4) + ": at most 4 disks (IDE primary master/slave, secondary "
+                                                       "master/slave)");
+    for (int i = 0; i < boot->disks_size() && i < 4; ++i)
+      if (auto path = existing_file(f, "disks", i, boot->disks(i))) boot->set_disks(i, *path);
   }
 
   // The Linux/x86 boot protocol header: boot flag 0xAA55 at 0x1FE, "HdrS"
@@ -672,9 +708,9 @@ class Validator {
       error(at, what + ": empty symbol name");
       return;
     }
-    if (linux_) {
-      error(at, what + ": symbol '" + name + "': a linux workload's bzImage has no ELF symbols (use physical "
-                                           "addresses)");
+    if (linux_ || firmware_) {
+      error(at, what + ": symbol '" + name + "': a " + (linux_ ? "linux workload's bzImage" : "firmware workload") +
+                    " has no ELF symbols (use physical addresses)");
       return;
     }
     if (!elf_) return;  // kernel already reported
@@ -752,8 +788,8 @@ class Validator {
     if (ts.has_disk()) {
       Node d = t.child("disk");
       const pb::DiskSpace& ds = ts.disk();
-      if (!linux_)
-        error(t.at("disk"), t.name_of("disk") + ": disk faults need the IDE disks of a linux workload "
+      if (!has_disks_)
+        error(t.at("disk"), t.name_of("disk") + ": disk faults need the IDE disks of a linux or firmware workload "
                                                 "(`workload { linux { disks: ... } }`)");
       if (ds.drive() > 3)
         error(d.at("drive"),

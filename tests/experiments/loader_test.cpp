@@ -221,9 +221,37 @@ TEST_F(LoaderTest, MissingWorkload) {
   expect_error("sampling { full: true }\n" + kGroup, 1, 1, "workload: missing");
 }
 
-TEST_F(LoaderTest, FirmwareWorkloadNotImplemented) {
-  expect_error("workload {\n  firmware { bios: \"bios.bin\" }\n}\nsampling { full: true }\n" + kGroup, 2, 3,
-               "workload.firmware: firmware-boot campaigns are not implemented yet");
+// Firmware workloads: the BIOS image and VGA BIOS default to Debian's
+// SeaBIOS files (package seabios); bad images are reported at their field.
+const std::string kPhysGroup =
+    "fault_space {\n  target { memory { physical { start: 0x40 end: 0x70 } } }\n  model { bit_flip {} }\n"
+    "  trigger { instructions { start: 0 end: 100 } }\n}\n";
+
+TEST_F(LoaderTest, FirmwareWorkloadLoadsWithDefaults) {
+  fs::path disk = temp_file("fw-disk.img", std::string(512, '\0'));
+  LoadedCampaign c = load_campaign_text("workload { firmware { disks: \"" + disk.string() + "\" } }\n" +
+                                            "sampling { full: true }\n" + kPhysGroup,
+                                        kFile, vars());
+  EXPECT_EQ(c.kernel_path, "/usr/share/seabios/bios-256k.bin");
+  EXPECT_EQ(c.campaign.workload().firmware().vga_bios(), "/usr/share/seabios/vgabios-stdvga.bin");
+  EXPECT_EQ(c.campaign.workload().firmware().disks(0), disk.string());
+}
+
+TEST_F(LoaderTest, FirmwareBadBiosImageAndMissingDisk) {
+  fs::path bios = temp_file("short-bios.bin", std::string(1000, '\0'));
+  const std::string line2 = "  firmware { bios: \"" + bios.string() + "\" disks: \"/nonexistent/disk.img\" }";
+  const int disks_col = static_cast<int>(line2.find("disks:")) + 1;
+  expect_errors("workload {\n" + line2 + "\n}\nsampling { full: true }\n" + kPhysGroup,
+                {{2, 14, "is 1000 bytes; a BIOS image is a non-empty multiple of 64 KiB"},
+                 {2, disks_col, "/nonexistent/disk.img"}});
+}
+
+TEST_F(LoaderTest, FirmwareWorkloadHasNoSymbols) {
+  fs::path disk = temp_file("fw-disk.img", std::string(512, '\0'));
+  expect_error("workload { firmware { disks: \"" + disk.string() + "\" } }\nsampling { full: true }\n" +
+                   "fault_space {\n  target { memory { symbol: \"data_buffer\" } }\n  model { bit_flip {} }\n"
+                   "  trigger { instructions { start: 0 end: 100 } }\n}\n",
+               4, 21, "a firmware workload has no ELF symbols");
 }
 
 TEST_F(LoaderTest, MissingKernelFile) {
@@ -686,7 +714,7 @@ TEST_F(LoaderTest, DiskTargetNeedsALinuxWorkload) {
                    "  model { bit_flip {} }\n"
                    "  trigger { instructions { start: 0 end: 0 } }\n"
                    "}\n",
-               5, 12, "disk faults need the IDE disks of a linux workload");
+               5, 12, "disk faults need the IDE disks of a linux or firmware workload");
 }
 
 TEST_F(LoaderTest, DeviceTargetsNeedThePcPlatform) {
@@ -747,7 +775,7 @@ TEST_F(LoaderTest, EveryExampleIsCovered) {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(kExamplesDir))
     if (e.path().extension() == ".textproto") ++n;
-  EXPECT_EQ(n, 8u) << "a new example needs a test here";
+  EXPECT_EQ(n, 9u) << "a new example needs a test here";
 }
 
 TEST_F(LoaderTest, DeviceFaultExampleLoads) {
@@ -787,6 +815,13 @@ TEST_F(LoaderTest, LinuxExamples) {
     } catch (const CampaignError& e) {
       ADD_FAILURE() << e.what();
     }
+  }
+  try {
+    LoadedCampaign c = load_campaign(fs::path(kExamplesDir) / "firmware_ivt_flips.textproto", v);
+    EXPECT_EQ(c.kernel_path, "/usr/share/seabios/bios-256k.bin");
+    EXPECT_EQ(c.campaign.workload().firmware().disks(0), (dir / "disk.img").string());
+  } catch (const CampaignError& e) {
+    ADD_FAILURE() << e.what();
   }
 }
 
