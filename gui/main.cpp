@@ -1,7 +1,7 @@
 // faultline-gui: the Qt front end.
 //
 //   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
-//                 [--linux BZIMAGE [--initrd FILE] [--append STR]]
+//                 [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG]
 //                 [--experiment-file FILE.textproto]
 //                 [--paused] [--screenshot-after-ms N FILE.png]
 //   faultline-gui --campaign DB [--experiment ID]
@@ -21,6 +21,7 @@
 // campaign writes to it); with --experiment a machine window replaying that
 // experiment opens as well.
 // --kernel / --linux load a kernel at start and run it (unless --paused);
+// --disk boots a disk image through Debian's SeaBIOS like a PC;
 // --screenshot-after-ms saves a grab of the window N ms after start and quits
 // (exit status 0 if the file was written).
 #include <QApplication>
@@ -41,7 +42,7 @@ namespace {
 void usage() {
   std::fprintf(stderr,
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
-               "                     [--linux BZIMAGE [--initrd FILE] [--append STR]]\n"
+               "                     [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG (SeaBIOS boot)]\n"
                "                     [--experiment-file FILE.textproto]\n"
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
                "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setApplicationName("faultline-gui");
 
-  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db;
+  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db, disk;
   qint64 experiment = -1;
   QString wait_screen, type_str, then_wait, auto_shot, experiment_file, compare_flip;
   qint64 compare_at = -1;
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
     if (a == "--kernel") ok = value(kernel);
     else if (a == "--linux") ok = value(linux_kernel);
     else if (a == "--initrd") ok = value(initrd);
+    else if (a == "--disk") ok = value(disk);
     else if (a == "--append") ok = value(append);
     else if (a == "--cmdline") ok = value(cmdline);
     else if (a == "--paused") paused = true;
@@ -124,8 +126,9 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) > 1) {
-    std::fprintf(stderr, "faultline-gui: give at most one of --kernel, --linux and --experiment-file\n");
+  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) + int(!disk.isEmpty()) >
+      1) {
+    std::fprintf(stderr, "faultline-gui: give at most one of --kernel, --linux, --disk and --experiment-file\n");
     return 64;
   }
 
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
   if (!kernel.isEmpty()) loaded = window.open_multiboot(kernel, cmdline);
   else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append);
   else if (!experiment_file.isEmpty()) loaded = window.open_experiment_file(experiment_file);
+  else if (!disk.isEmpty()) loaded = window.open_firmware(disk);
   if (!loaded) {
     std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
     if (shot_ms >= 0) return 65;

@@ -87,6 +87,11 @@ void MainWindow::build_menus() {
     QString path = QFileDialog::getOpenFileName(this, tr("Open multiboot kernel"), {}, tr("ELF kernels (*.elf);;All files (*)"));
     if (!path.isEmpty()) open_multiboot(path);
   });
+  QAction* open_disk_act = file->addAction(tr("Boot &disk image (SeaBIOS)…"));
+  connect(open_disk_act, &QAction::triggered, this, [this] {
+    QString disk = QFileDialog::getOpenFileName(this, tr("Disk image to boot"));
+    if (!disk.isEmpty()) open_firmware(disk);
+  });
   QAction* open_linux_act = file->addAction(tr("Open &Linux bzImage…"));
   connect(open_linux_act, &QAction::triggered, this, [this] {
     QString kernel = QFileDialog::getOpenFileName(this, tr("Open Linux bzImage"));
@@ -263,6 +268,19 @@ bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const 
     session_.load_linux(kernel.toStdString(), initrd.toStdString(), cmdline.toStdString());
   } catch (const std::exception& e) {
     show_error(tr("Cannot load Linux kernel"), QString::fromUtf8(e.what()));
+    after_load();
+    return false;
+  }
+  after_load();
+  return true;
+}
+
+bool MainWindow::open_firmware(const QString& disk) {
+  pause();
+  try {
+    session_.load_firmware(disk.toStdString());
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot boot the disk image"), QString::fromUtf8(e.what()));
     after_load();
     return false;
   }

@@ -48,6 +48,7 @@ class MainWindow : public QMainWindow {
   // Load a kernel (errors shown in a message box and returned as false).
   bool open_multiboot(const QString& path, const QString& cmdline = {});
   bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
+  bool open_firmware(const QString& disk);
   // Boots an experiment file's workload (errors, with file:line:col, in a
   // message box and returned as false).
   bool open_experiment_file(const QString& path);

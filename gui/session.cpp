@@ -43,7 +43,17 @@ void Session::create_machine() {
   mc.memory_mib = config_.memory_mib;
   machine_ = std::make_unique<Machine>(mc);
   PcConfig pcc;  // COM1 captured in memory, VGA, PCI/IDE without disks
-  platform_ = std::make_unique<PcPlatform>(*machine_, pcc);
+  if (kind_ == GuestKind::Firmware) {
+    pcc.ide_disks[0] = disk_;
+    pcc.bios = bios_.empty() ? "/usr/share/seabios/bios-256k.bin" : bios_;
+    pcc.vga_bios = vga_bios_.empty() ? "/usr/share/seabios/vgabios-stdvga.bin" : vga_bios_ == "none" ? "" : vga_bios_;
+  }
+  try {
+    platform_ = std::make_unique<PcPlatform>(*machine_, pcc);
+  } catch (...) {
+    machine_.reset();
+    throw;
+  }
   install_breakpoint_hook();
 }
 
@@ -65,6 +75,24 @@ void Session::load_linux(const std::string& kernel, const std::string& initrd, c
   initrd_ = initrd;
   cmdline_ = cmdline;
   reset();
+}
+
+void Session::load_firmware(const std::string& disk, const std::string& bios, const std::string& vga_bios) {
+  snapshot_.reset();
+  campaign_.reset();
+  kind_ = GuestKind::Firmware;
+  kernel_ = bios.empty() ? "/usr/share/seabios/bios-256k.bin" : bios;
+  disk_ = disk;
+  bios_ = bios;
+  vga_bios_ = vga_bios;
+  initrd_.clear();
+  cmdline_.clear();
+  try {
+    reset();
+  } catch (...) {
+    kind_ = GuestKind::None;
+    throw;
+  }
 }
 
 void Session::load_experiment_file(const std::string& path) {
@@ -155,6 +183,9 @@ void Session::reset() {
       mb.kernel_path = kernel_;
       mb.cmdline = cmdline_;
       image_ = std::make_unique<ElfImage>(multiboot_load(*machine_, mb));
+    } else if (kind_ == GuestKind::Firmware) {
+      image_.reset();
+      machine_->cpu().reset();  // F000:FFF0, where the mapped firmware starts
     } else {
       image_.reset();
       // screen_info describes the VGA's 80x25 text mode, so tty0 reaches

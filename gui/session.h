@@ -39,7 +39,7 @@ struct Rig;
 
 namespace faultline::gui {
 
-enum class GuestKind : uint8_t { None, Multiboot, Linux, Experiment };
+enum class GuestKind : uint8_t { None, Multiboot, Linux, Firmware, Experiment };
 
 struct SessionConfig {
   uint64_t memory_mib = 64;
@@ -56,6 +56,10 @@ class Session {
   // file on bad input; the previous machine is gone then).
   void load_multiboot(const std::string& kernel, const std::string& cmdline = {});
   void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {});
+  // A PC booting `disk` through firmware from the reset vector (default
+  // BIOS: Debian's SeaBIOS and its stdvga VGA BIOS, as `faultline run
+  // --disk`). Bad files throw std::runtime_error naming them.
+  void load_firmware(const std::string& disk, const std::string& bios = {}, const std::string& vga_bios = {});
   // Boots the workload of an experiment (campaign) file like its golden run:
   // its multiboot kernel and command line in a machine of its memory size
   // (with the PC platform, as every GUI machine). Throws
@@ -163,6 +167,7 @@ class Session {
   static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
+  std::string disk_, bios_, vga_bios_;  // GuestKind::Firmware
   GuestKind kind_ = GuestKind::None;
   std::string kernel_, initrd_, cmdline_;
   // Order matters: the injector and platform are destroyed before their

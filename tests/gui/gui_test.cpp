@@ -15,6 +15,8 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +69,38 @@ TEST(GuiSession, BadKernelThrowsAndLeavesNoMachine) {
   EXPECT_THROW(s.load_multiboot("/nonexistent/kernel.elf"), std::runtime_error);
   EXPECT_FALSE(s.loaded());
   EXPECT_EQ(s.cpu(), nullptr);
+}
+
+// Firmware boot from the GUI: SeaBIOS runs from the reset vector and, on a
+// blank disk, says so on the VGA text screen (its banner first).
+TEST(GuiSession, FirmwareBootShowsSeaBiosOnTheScreen) {
+  const std::string disk = ::testing::TempDir() + "/gui-blank-disk.img";
+  {
+    std::ofstream out(disk, std::ios::binary);
+    out << std::string(1 << 20, '\0');
+  }
+  Session s;
+  s.load_firmware(disk);
+  ASSERT_TRUE(s.loaded());
+  std::string text;
+  for (int i = 0; i < 400 && text.find("No bootable device") == std::string::npos; ++i) {
+    s.run_slice(1'000'000);
+    text = s.platform()->vga()->text_screen();
+  }
+  EXPECT_NE(text.find("SeaBIOS (version"), std::string::npos) << text;
+  EXPECT_NE(text.find("No bootable device"), std::string::npos) << text;
+}
+
+TEST(GuiSession, FirmwareBootWithABadBiosThrowsNamingIt) {
+  Session s;
+  EXPECT_THROW(s.load_firmware("/nonexistent/disk.img"), std::runtime_error);
+  EXPECT_FALSE(s.loaded());
+  try {
+    s.load_firmware(::testing::TempDir() + "/gui-blank-disk.img", "/nonexistent/bios.bin");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/bios.bin"), std::string::npos) << e.what();
+  }
 }
 
 TEST(GuiVgaView, RendersTheScreenLetterboxed) {
