@@ -30,15 +30,19 @@ Session::~Session() {
   campaign_.reset();
 }
 
-void Session::create_machine() {
+void Session::drop_machine() {
   injector_.reset();
-  platform_.reset();
+  platform_.reset();  // before the machine it hooks
   machine_.reset();
   rig_.reset();
   finished_ = false;
   finish_reason_.clear();
   history_.clear();
   armed_pending_ = false;
+}
+
+void Session::create_machine() {
+  drop_machine();
   MachineConfig mc;
   mc.memory_mib = config_.memory_mib;
   machine_ = std::make_unique<Machine>(mc);
@@ -134,15 +138,8 @@ void Session::load_experiment(const std::string& db_path, uint64_t id) {
 }
 
 void Session::restart_experiment() {
-  injector_.reset();
-  platform_.reset();
-  machine_.reset();
-  rig_.reset();
-  finished_ = false;
-  finish_reason_.clear();
+  drop_machine();
   verdict_.clear();
-  history_.clear();
-  armed_pending_ = false;
   // The campaign's rig (machine, PC platform for PC campaigns, output
   // hooks): the window drives its machine and platform; the rig object
   // stays alive because its hooks refer to it.

@@ -160,6 +160,7 @@ class Session {
   const campaign::Session* campaign_session() const { return campaign_.get(); }
 
  private:
+  void drop_machine();  // injector, platform, machine and run state gone
   void create_machine();
   void restart_experiment();
   void finish(const std::string& reason);

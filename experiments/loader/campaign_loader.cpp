@@ -507,11 +507,16 @@ class Validator {
     }
     if (l.written("initrd"))
       if (auto path = existing_file(l, "initrd", -1, boot->initrd())) boot->set_initrd(*path);
-    if (boot->disks_size() > 4)
-      error(l.at("disks", 4), l.name_of("disks", 4) + ": at most 4 disks (IDE primary master/slave, secondary "
+    check_disks(l, *boot->mutable_disks());
+  }
+
+  // Up to 4 IDE disk images that must exist; resolved in place.
+  void check_disks(const Node& n, google::protobuf::RepeatedPtrField<std::string>& disks) {
+    if (disks.size() > 4)
+      error(n.at("disks", 4), n.name_of("disks", 4) + ": at most 4 disks (IDE primary master/slave, secondary "
                                                        "master/slave)");
-    for (int i = 0; i < boot->disks_size() && i < 4; ++i)
-      if (auto path = existing_file(l, "disks", i, boot->disks(i))) boot->set_disks(i, *path);
+    for (int i = 0; i < disks.size() && i < 4; ++i)
+      if (auto path = existing_file(n, "disks", i, disks.Get(i))) *disks.Mutable(i) = *path;
   }
 
   void check_firmware(const Node& f) {
@@ -536,11 +541,7 @@ class Validator {
           error(f.written("vga_bios") ? f.at("vga_bios") : f.loc, f.name_of("vga_bios") + ": " + e.what());
         }
       }
-    if (boot->disks_size() > 4)
-      error(f.at("disks", 4), f.name_of("disks", 4) + ": at most 4 disks (IDE primary master/slave, secondary "
-                                                       "master/slave)");
-    for (int i = 0; i < boot->disks_size() && i < 4; ++i)
-      if (auto path = existing_file(f, "disks", i, boot->disks(i))) boot->set_disks(i, *path);
+    check_disks(f, *boot->mutable_disks());
   }
 
   // The Linux/x86 boot protocol header: boot flag 0xAA55 at 0x1FE, "HdrS"
