@@ -359,6 +359,13 @@ void FaultInjector::install_trigger() {
       scan_from_ = 0;
       line_start_ = 0;
       console_id_ = m_.add_console_observer([this](char ch) { console_char(ch); });
+      // With the PC platform, COM1 (when captured) is guest output too: the
+      // pattern runs over both streams as the guest writes them.
+      if (pc_)
+        if (CapturedSerialOutput* com1 = pc_->com_capture(0)) {
+          com1_observer_ = com1->add_observer([this](uint8_t b) { console_char(static_cast<char>(b)); });
+          com1_hooked_ = com1;
+        }
       return;
     default:  // rejected by validate()
       return;
@@ -505,6 +512,10 @@ void FaultInjector::remove_trigger_hooks() {
     m_.bus().io_observer = std::move(prev_io_observer_);
     prev_io_observer_ = nullptr;
     io_hooked_ = false;
+  }
+  if (com1_hooked_) {
+    com1_hooked_->remove_observer(com1_observer_);
+    com1_hooked_ = nullptr;
   }
   if (console_id_) {
     m_.remove_console_observer(*console_id_);

@@ -92,8 +92,9 @@
 //    start + 1; on_read/on_write as above);
 //  - output: the occurrence-th non-overlapping, non-empty match of the
 //    ECMAScript regex (multiline: ^ and $ match at line breaks; $ only once
-//    the line break was written) in the debug-console output written since
-//    arming; a match counts as soon as it is complete. A match may span at
+//    the line break was written) in the guest output written since arming:
+//    the debug console, and with a PC platform also COM1 when it is
+//    captured in memory (both streams in write order); a match counts as soon as it is complete. A match may span at
 //    most 1 KiB; a pattern that cannot match a line break (no \n \r \s \S
 //    \W \D [^ \x0 \u000 \c in it) is searched in the current line only,
 //    which keeps the per-character regex work small while armed.
@@ -129,6 +130,7 @@
 
 namespace faultline {
 class PcPlatform;
+class CapturedSerialOutput;
 }
 
 namespace faultline::faults {
@@ -195,6 +197,8 @@ class FaultInjector {
   Machine& m_;
   const SymbolTable* symbols_;
   PcPlatform* pc_;
+  CapturedSerialOutput* com1_hooked_ = nullptr;  // output trigger on COM1
+  uint64_t com1_observer_ = 0;
   pb::Fault fault_;
   bool armed_ = false;
   InjectionRecord record_;

@@ -18,7 +18,12 @@ for k in "$GUESTS"/*.elf; do
   name=$(basename "$k" .elf)
   case "$name" in bench|bench_paging|bad_*) continue;; esac  # long loops; kernels meant to fail
   set +e
-  "$BIN" run --kernel "$k" --max-instructions 2000000000 > "$OUT/$name.log" 2>&1
+  if [[ $name == keyboard ]]; then  # echoes a line typed on the PS/2 keyboard
+    "$BIN" run --kernel "$k" --pc --type "typed by demo.sh\n" --type-at-ms 3 --max-instructions 2000000000 \
+      > "$OUT/$name.log" 2>&1
+  else
+    "$BIN" run --kernel "$k" --max-instructions 2000000000 > "$OUT/$name.log" 2>&1
+  fi
   rc=$?
   set -e
   if [[ $rc == 0 ]]; then pass=$((pass+1)); st=PASS; else fail=$((fail+1)); st="FAIL (exit $rc)"; fi

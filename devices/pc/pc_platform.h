@@ -79,13 +79,31 @@ class CapturedSerialOutput final : public uart::Backend {
   void write(uint8_t byte) override {
     output_.push_back(static_cast<char>(byte));
     if (observer) observer(byte);
+    for (size_t i = 0; i < observers_.size(); ++i) observers_[i].second(byte);
   }
   const std::string& output() const { return output_; }
   void restore(std::string output) { output_ = std::move(output); }
+  // The owner's observer (campaign sessions, tests) ...
   std::function<void(uint8_t)> observer;
+  // ... and further ones (fault triggers), added and removed by id. An
+  // observer must not add or remove observers from inside its call.
+  using ObserverId = uint64_t;
+  ObserverId add_observer(std::function<void(uint8_t)> fn) {
+    observers_.emplace_back(++next_id_, std::move(fn));
+    return next_id_;
+  }
+  void remove_observer(ObserverId id) {
+    for (size_t i = 0; i < observers_.size(); ++i)
+      if (observers_[i].first == id) {
+        observers_.erase(observers_.begin() + static_cast<std::ptrdiff_t>(i));
+        return;
+      }
+  }
 
  private:
   std::string output_;
+  std::vector<std::pair<ObserverId, std::function<void(uint8_t)>>> observers_;
+  ObserverId next_id_ = 0;
 };
 
 struct SerialPortConfig {

@@ -974,9 +974,6 @@ class Validator {
       case pb::TriggerSpace::kOutput: {
         Node o = t.child("output");
         check_regex(o, "pattern", -1, ts.output().pattern());
-        if (platform_workload_)
-          warning(t.at("output"), t.name_of("output") + ": output triggers watch the debug console (port 0xE9) "
-                                                       "only; COM1 output does not fire them");
         occ(o, ts.output().has_occurrences());
         break;
       }

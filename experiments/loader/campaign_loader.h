@@ -41,8 +41,7 @@
 //    bytes) on a disk error/timeout are errors; permanent device-field faults
 //    and non-transient spurious interrupts are not supported.
 //  - a linux workload has no ELF symbols: symbol targets and pc symbol
-//    triggers are errors; output triggers on a PC-platform workload get a
-//    warning (they watch the debug console only, not COM1).
+//    triggers are errors.
 //  - permanent faults in registers are not supported (an error).
 //  - A script with an `inject` step injects the experiment's fault at that
 //    step: its groups must not have triggers (a trigger would contradict

@@ -668,5 +668,36 @@ TEST_F(PlatformFaultTest, EveryExpandedFaultIsAccepted) {
   }
 }
 
+// Output triggers see COM1 as guest output on the PC platform: the guest
+// prints "OK" on the serial port only, and the fault fires on it.
+TEST_F(PlatformFaultTest, OutputTriggerMatchesComOneOutput) {
+  constexpr uint32_t kPrint = 0x10200;
+  pc_test::poke(m_, kPrint,
+                {0x66, 0xBA, 0xF8, 0x03,  // mov dx, 0x3F8
+                 0xB0, 'O', 0xEE,         // mov al, 'O'; out dx, al
+                 0xB0, 'K', 0xEE,         // mov al, 'K'; out dx, al
+                 0xEB, 0xFE});            // jmp $
+  m_.cpu().s.eip = kPrint;
+  m_.cpu().s.gpr[EBX] = 0;
+  pb::Fault f;
+  f.set_register_name("ebx");
+  f.mutable_model()->mutable_set_value()->set_value(0x1234);
+  f.mutable_trigger()->mutable_output()->set_pattern("OK");
+  inj_->arm(f);
+  m_.run(1000);
+  EXPECT_EQ(pc_->com_output(0), "OK");
+  EXPECT_TRUE(inj_->record().injected) << inj_->record().detail;
+  EXPECT_EQ(m_.cpu().s.gpr[EBX], 0x1234u);
+  // Without a match nothing fires: a pattern the guest never prints.
+  inj_->disarm();
+  m_.cpu().s.gpr[EBX] = 0;
+  m_.cpu().s.eip = kPrint;
+  f.mutable_trigger()->mutable_output()->set_pattern("NOPE");
+  inj_->arm(f);
+  m_.run(1000);
+  EXPECT_FALSE(inj_->record().injected);
+  EXPECT_EQ(m_.cpu().s.gpr[EBX], 0u);
+}
+
 }  // namespace
 }  // namespace faultline::faults
