@@ -53,6 +53,7 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   target_kind_->addItem(tr("physical address"), static_cast<int>(Target::Physical));
   target_kind_->addItem(tr("virtual address"), static_cast<int>(Target::Virtual));
   target_kind_->addItem(tr("ELF symbol[+offset]"), static_cast<int>(Target::Symbol));
+  target_kind_->addItem(tr("device register (e.g. pic.master.imr)"), static_cast<int>(Target::Device));
   register_ = new QComboBox(this);
   for (const char* r : kRegisters) register_->addItem(QString::fromLatin1(r));
   address_ = new QLineEdit(this);
@@ -125,6 +126,7 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
 
   for (QComboBox* c : {target_kind_, register_, model_, duration_, trigger_})
     connect(c, &QComboBox::currentIndexChanged, this, [this] { form_changed(); });
+  connect(address_, &QLineEdit::textChanged, this, [this] { form_changed(); });
   connect(inject_, &QPushButton::clicked, this, [this] { inject(); });
   connect(arm_, &QPushButton::clicked, this, [this] { arm(); });
   connect(disarm_, &QPushButton::clicked, this, [this] { disarm(); });
@@ -151,6 +153,13 @@ void FaultPanel::form_changed() {
   if (reg) {
     auto info = faults::find_register(register_->currentText().toStdString());
     bit_->setRange(0, info ? static_cast<int>(info->bits) - 1 : 31);
+  } else if (t == Target::Device) {
+    width_->setEnabled(false);
+    unsigned bits = 32;
+    if (PcPlatform* pc = session_.platform())
+      for (const FaultField& fld : pc->fault_fields())
+        if (fld.name == address_->text().trimmed().toStdString()) bits = fld.bits;
+    bit_->setRange(0, static_cast<int>(bits) - 1);
   } else {
     bit_->setRange(0, width_->currentText().toInt() * 8 - 1);
   }
@@ -175,6 +184,12 @@ void FaultPanel::set_virtual_target(uint64_t address) {
 void FaultPanel::set_symbol_target(const QString& symbol_plus_offset) {
   target_kind_->setCurrentIndex(target_kind_->findData(static_cast<int>(Target::Symbol)));
   address_->setText(symbol_plus_offset);
+}
+
+void FaultPanel::set_device_target(const QString& field) {
+  target_kind_->setCurrentIndex(target_kind_->findData(static_cast<int>(Target::Device)));
+  address_->setText(field);
+  form_changed();
 }
 
 void FaultPanel::set_width(unsigned bytes) {
@@ -223,6 +238,7 @@ QString FaultPanel::describe(const pb::Fault& f) const {
   switch (f.target_case()) {
     case pb::Fault::kPhysicalAddress: target = QString("phys 0x%1").arg(f.physical_address(), 0, 16); break;
     case pb::Fault::kVirtualAddress: target = QString("virt 0x%1").arg(f.virtual_address(), 0, 16); break;
+    case pb::Fault::kDeviceField: target = QString::fromStdString(f.device_field()); break;
     default: target = QString::fromStdString(f.register_name()); break;
   }
   int bit = -1;
@@ -267,6 +283,19 @@ bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
   };
   if (t == Target::Register) {
     f.set_register_name(register_->currentText().toStdString());
+  } else if (t == Target::Device) {
+    const std::string name = address_->text().trimmed().toStdString();
+    PcPlatform* pc = session_.platform();
+    bool known = false;
+    if (pc)
+      for (const FaultField& fld : pc->fault_fields()) known |= fld.name == name;
+    if (!known) {
+      err = tr("unknown device register '%1' (names as in experiment files: pic.master.imr, pit.ch0.count, "
+               "com1.lcr, ide0.status, rtc.reg0b, ...)")
+                .arg(address_->text());
+      return false;
+    }
+    f.set_device_field(name);
   } else {
     uint64_t addr = 0;
     if (t == Target::Symbol) {

@@ -36,7 +36,7 @@ class FaultPanel : public QWidget {
   Q_OBJECT
 
  public:
-  enum class Target { Register, Physical, Virtual, Symbol };
+  enum class Target { Register, Physical, Virtual, Symbol, Device };
   enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random };
   enum class Duration { Transient, Intermittent, Permanent };
   enum class Trigger { Instruction, TimeNs, Pc };
@@ -48,6 +48,7 @@ class FaultPanel : public QWidget {
   void set_physical_target(uint64_t address);
   void set_virtual_target(uint64_t address);
   void set_symbol_target(const QString& symbol_plus_offset);
+  void set_device_target(const QString& field);  // e.g. "pic.master.imr"
   void set_width(unsigned bytes);
   void set_bit(int bit);
   void set_model(Model m);

@@ -271,7 +271,7 @@ faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
   if (kind_ == GuestKind::Experiment)
     throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
-  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols(), platform_.get());
   armed_pending_ = false;
   injector_->inject_now(fault);
   const faults::InjectionRecord rec = injector_->record();
@@ -283,7 +283,7 @@ void Session::arm(const pb::Fault& fault) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
   if (kind_ == GuestKind::Experiment)
     throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
-  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols());
+  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols(), platform_.get());
   armed_pending_ = false;
   injector_->arm(fault);
   armed_fault_ = fault;

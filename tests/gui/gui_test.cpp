@@ -168,6 +168,26 @@ TEST(GuiFaultPanel, FlipsTheChosenRegisterBit) {
   EXPECT_EQ(b1, b0 ^ 4);
 }
 
+// Device registers by the names experiment files use: a flipped bit of
+// COM1's scratch register reads back through the UART.
+TEST(GuiFaultPanel, FlipsADeviceRegisterBit) {
+  Session s;
+  s.load_multiboot(kVgaText);
+  s.run_slice(10);
+  Uart* com1 = s.platform()->com(0);
+  ASSERT_NE(com1, nullptr);
+  com1->write(7, 1, 0x40);  // SCR
+  FaultPanel panel(s);
+  panel.set_device_target("com1.scr");
+  panel.set_bit(1);
+  EXPECT_TRUE(panel.inject()) << panel.log_text().toStdString();
+  EXPECT_EQ(com1->read(7, 1), 0x42u);
+  EXPECT_TRUE(panel.log_text().contains("com1.scr")) << panel.log_text().toStdString();
+  panel.set_device_target("com9.nothing");
+  EXPECT_FALSE(panel.inject());
+  EXPECT_TRUE(panel.log_text().contains("unknown device register 'com9.nothing'")) << panel.log_text().toStdString();
+}
+
 TEST(GuiFaultPanel, WithoutAKernelLogsInsteadOfInjecting) {
   Session s;
   FaultPanel panel(s);
