@@ -302,21 +302,26 @@ bool IdeChannel::load_sectors(uint64_t lba, uint32_t count) {
     return false;
   }
   if (!drive.fault_hook) return true;
-  for (uint32_t i = 0; i < count; ++i) {
-    IoFault fault = drive.fault_hook(lba + i, false);
-    switch (fault.kind) {
-      case IoFault::Kind::None: break;
-      case IoFault::Kind::Corrupt:
-        if (fault.corrupt) fault.corrupt(data.subspan(size_t{i} * DiskImage::kSectorSize, DiskImage::kSectorSize));
-        break;
-      case IoFault::Kind::Error:
-        fail_at(lba + i, fault.error);
-        return false;
-      case IoFault::Kind::Timeout:
-        phase_ = Phase::Hung;
-        status_ = kStatusBsy;
-        return false;
-    }
+  for (uint32_t i = 0; i < count; ++i)
+    if (!apply_fault(drive.fault_hook(lba + i, false), lba + i,
+                     data.subspan(size_t{i} * DiskImage::kSectorSize, DiskImage::kSectorSize)))
+      return false;
+  return true;
+}
+
+bool IdeChannel::apply_fault(const IoFault& fault, uint64_t lba, std::span<uint8_t> sector) {
+  switch (fault.kind) {
+    case IoFault::Kind::None: return true;
+    case IoFault::Kind::Corrupt:
+      if (fault.corrupt) fault.corrupt(sector);
+      return true;
+    case IoFault::Kind::Error:
+      fail_at(lba, fault.error);
+      return false;
+    case IoFault::Kind::Timeout:
+      phase_ = Phase::Hung;
+      status_ = kStatusBsy;
+      return false;
   }
   return true;
 }
@@ -332,20 +337,7 @@ bool IdeChannel::store_sectors(uint64_t lba, uint32_t count) {
   if (!drive.fault_hook) return report(drive.image->write(lba, data), lba);
   for (uint32_t i = 0; i < count; ++i) {
     auto sector = data.subspan(size_t{i} * DiskImage::kSectorSize, DiskImage::kSectorSize);
-    IoFault fault = drive.fault_hook(lba + i, true);
-    switch (fault.kind) {
-      case IoFault::Kind::None: break;
-      case IoFault::Kind::Corrupt:
-        if (fault.corrupt) fault.corrupt(sector);
-        break;
-      case IoFault::Kind::Error:
-        fail_at(lba + i, fault.error);
-        return false;
-      case IoFault::Kind::Timeout:
-        phase_ = Phase::Hung;
-        status_ = kStatusBsy;
-        return false;
-    }
+    if (!apply_fault(drive.fault_hook(lba + i, true), lba + i, sector)) return false;
     if (!report(drive.image->write(lba + i, sector), lba + i)) return false;
   }
   return true;

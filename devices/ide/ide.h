@@ -192,6 +192,8 @@ class IdeChannel final : public Device {
   // Per-sector data movement with fault hooks; false when the command ended.
   bool load_sectors(uint64_t lba, uint32_t count);
   bool store_sectors(uint64_t lba, uint32_t count);
+  // Applies a fault hook's verdict to one sector; false if it ended the command.
+  bool apply_fault(const IoFault& fault, uint64_t lba, std::span<uint8_t> sector);
   void next_pio_block();
   // ---- registers (ide_io.cpp) ----
   uint32_t read_data(unsigned size);

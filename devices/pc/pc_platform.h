@@ -72,21 +72,19 @@ enum class SerialBackend : uint8_t {
 
 // SerialBackend::Memory: output kept in memory and, unlike
 // uart::MemoryBackend, restored with the platform's state (so a restored
-// checkpoint's output matches its virtual time). The observer sees bytes as
+// checkpoint's output matches its virtual time). Observers see bytes as
 // the guest sends them, never on restore.
 class CapturedSerialOutput final : public uart::Backend {
  public:
   void write(uint8_t byte) override {
     output_.push_back(static_cast<char>(byte));
-    if (observer) observer(byte);
     for (size_t i = 0; i < observers_.size(); ++i) observers_[i].second(byte);
   }
   const std::string& output() const { return output_; }
   void restore(std::string output) { output_ = std::move(output); }
-  // The owner's observer (campaign sessions, tests) ...
-  std::function<void(uint8_t)> observer;
-  // ... and further ones (fault triggers), added and removed by id. An
-  // observer must not add or remove observers from inside its call.
+  // Observers (campaign sessions, fault triggers, tests), called in the
+  // order added; an observer must not add or remove observers from inside
+  // its call.
   using ObserverId = uint64_t;
   ObserverId add_observer(std::function<void(uint8_t)> fn) {
     observers_.emplace_back(++next_id_, std::move(fn));

@@ -255,7 +255,7 @@ void Session::install_hooks(Rig& rig) const {
   rig.machine->add_console_observer([this, r](char ch) { on_output(*r, kConsole, ch); });
   if (rig.platform)
     if (CapturedSerialOutput* c = rig.platform->com_capture(0))
-      c->observer = [this, r](uint8_t b) { on_output(*r, kSerial, static_cast<char>(b)); };
+      c->add_observer([this, r](uint8_t b) { on_output(*r, kSerial, static_cast<char>(b)); });
 }
 
 std::unique_ptr<Rig> Session::make_machine() const {

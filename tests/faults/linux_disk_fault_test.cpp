@@ -40,13 +40,13 @@ GuestRun boot_filerw(const std::string& dir, const pb::Fault* fault) {
   if (fault) inj.arm(*fault);
   bool sent = false;
   CapturedSerialOutput* out = platform.com_capture(0);
-  out->observer = [&](uint8_t) {
+  out->add_observer([&](uint8_t) {
     const std::string& s = out->output();
     if (!sent && s.size() >= 4 && s.compare(s.size() - 4, 4, "fl$ ") == 0) {
       sent = true;
       platform.com(0)->receive("run filerw\nexit\n");
     }
-  };
+  });
   GuestRun r;
   r.result = m.run(3'000'000'000ull);
   r.serial = out->output();
