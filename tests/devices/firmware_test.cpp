@@ -151,7 +151,7 @@ TEST(Firmware, PlatformStateRoundTripKeepsModesAndHiddenRam) {
   PcPlatform pc(m, pcc);
   Cpu& c = m.cpu();
   // Shadow 0xE0000-0xE3FFF read/write and leave data there, then hide it.
-  pc.pci_bus();  // the host bridge is 00:00.0; program PAM5 through config space
+  // The host bridge is 00:00.0: program PAM5 through configuration space.
   auto cfg_write = [&](uint8_t reg, uint8_t v) {
     m.bus().io_write(0xCF8, 4, 0x80000000u | (reg & 0xFC));
     m.bus().io_write(static_cast<uint16_t>(0xCFC + (reg & 3)), 1, v);
