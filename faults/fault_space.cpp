@@ -1,6 +1,7 @@
 #include "faults/fault_space.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <stdexcept>
 #include <unordered_set>
@@ -21,6 +22,12 @@ uint64_t mul_checked(uint64_t a, uint64_t b, const std::string& what) {
 }
 
 uint64_t full_mask(unsigned bits) { return bits >= 64 ? ~0ull : (uint64_t(1) << bits) - 1; }
+
+std::string hex_text(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 struct Points {
   uint64_t start, step, count;
@@ -118,6 +125,17 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
   }
   g.duration = fg.duration();
   g.target_space = fg.target();
+  g.fixed_mask = fg.bit_mask();
+  if (g.fixed_mask != 0) {
+    if (g.modelless)
+      throw std::invalid_argument(what + ": bit_mask on a target without a model (nothing to mask)");
+    const unsigned n = static_cast<unsigned>(__builtin_popcountll(g.fixed_mask));
+    if (g.model_kind == ModelKind::BitFlip && fg.model().bit_flip().bits() != 0 && fg.model().bit_flip().bits() != n)
+      throw std::invalid_argument(what + ": bit_flip of " + std::to_string(fg.model().bit_flip().bits()) +
+                                  " bits contradicts bit_mask, which has " + std::to_string(n));
+    g.flip_bits = n;
+    g.per_bit = false;  // one variant per cell, at exactly these bits
+  }
 
   // ---- target
   const pb::TargetSpace& t = fg.target();
@@ -287,6 +305,24 @@ FaultSpace::Group FaultSpace::expand(const pb::FaultGroup& fg, uint64_t group_no
       throw std::invalid_argument(what + ": this target kind is not supported by the fault injector yet");
   }
 
+  if (g.fixed_mask != 0) {
+    auto check = [&](uint64_t valid, const std::string& of) {
+      if (g.fixed_mask & ~valid)
+        throw std::invalid_argument(what + ": bit_mask " + hex_text(g.fixed_mask) + " has bits outside " + of +
+                                    " (valid " + hex_text(valid) + ")");
+    };
+    switch (g.target) {
+      case TargetKind::Register:
+        for (const std::string& r : g.regs) check(find_register(r)->valid_mask, "register " + r);
+        break;
+      case TargetKind::Field:
+        for (size_t i = 0; i < g.regs.size(); ++i) check(full_mask(g.field_bits[i]), "device field " + g.regs[i]);
+        break;
+      case TargetKind::Serial: check(0xFF, "a serial byte"); break;
+      default: check(full_mask(g.width * 8), "a " + std::to_string(g.width) + "-byte cell"); break;
+    }
+  }
+
   // ---- trigger
   g.trigger = fg.trigger();
   Points p{0, 1, 1};
@@ -443,7 +479,7 @@ pb::Fault FaultSpace::at(uint64_t index) const {
   if (g.modelless) {
     // no mask
   } else if (!g.per_bit) {
-    f.set_bit_mask(cell_mask);
+    f.set_bit_mask(g.fixed_mask != 0 ? g.fixed_mask : cell_mask);
   } else {
     uint64_t mask = uint64_t(1) << positions[position_index];
     if (g.model_kind == ModelKind::BitFlip && g.flip_bits > 1) {

@@ -20,6 +20,8 @@
 //      (no model). The concrete fault covers one sector (count 1).
 //    Serial: corruption: 8 bit positions (bit models) or 1; drop: 1.
 //    IRQ lines: one per listed line (no model).
+//    A group's `bit_mask` replaces the bit dimension: one variant per
+//      cell/register/field/byte, hit at exactly those bits.
 //    Targets without a model (disk errors/timeouts, serial drop, irq) get
 //    a Fault without model and bit_mask; a group giving them a model is
 //    rejected.
@@ -91,6 +93,7 @@ class FaultSpace {
     ModelKind model_kind = ModelKind::BitFlip;
     unsigned flip_bits = 1;
     bool per_bit = true;
+    uint64_t fixed_mask = 0;  // FaultGroup.bit_mask: these bits, no bit dimension
     pb::TriggerSpace trigger;
     uint64_t pc_address = 0;  // resolved pc trigger address
     uint64_t t_start = 0, t_step = 1, t_count = 1;

@@ -1017,6 +1017,22 @@ class Validator {
                                    "-bit target");
       }
     }
+    if (grp.bit_mask() != 0) {
+      const uint64_t mask = grp.bit_mask();
+      const unsigned n = static_cast<unsigned>(__builtin_popcountll(mask));
+      if (modelless)
+        error(g.at("bit_mask"), g.name_of("bit_mask") + ": this target (" + modelless_what(grp) +
+                                    ") has no value to mask; remove bit_mask");
+      else if (bits && bits < 64 && (mask >> bits) != 0)
+        error(g.at("bit_mask"), g.name_of("bit_mask") + ": " + hex(mask) + " does not fit a " +
+                                    std::to_string(bits) + "-bit target");
+      else if (grp.model().has_bit_flip() && g.child("model").child("bit_flip").written("bits") &&
+               grp.model().bit_flip().bits() != n)
+        error(g.child("model").child("bit_flip").at("bits"),
+              g.child("model").child("bit_flip").name_of("bits") + ": " +
+                  std::to_string(grp.model().bit_flip().bits()) + " contradicts bit_mask " + hex(mask) + " (" +
+                  std::to_string(n) + " bits); omit `bits` with a bit_mask");
+    }
     check_trigger(g, grp);
     // duration
     if (grp.has_duration()) {

@@ -898,3 +898,32 @@ TEST_F(LoaderTest, ExpandVars) {
 }
 
 }  // namespace
+
+TEST_F(LoaderTest, GroupBitMaskIsChecked) {
+  // Loads: two bits of a 2-byte cell, stuck-at.
+  load_campaign_text(kHead +
+                         "fault_space {\n"
+                         "  target { memory { physical { start: 4096 end: 4098 } width: 2 } }\n"
+                         "  model { stuck_at { value: 1 } }\n"
+                         "  trigger { instructions { start: 0 end: 10 } }\n"
+                   "  bit_mask: 0x8001\n"
+                         "}\n",
+                     kFile, vars());
+  expect_error(kHead +
+                   "fault_space {\n"
+                   "  target { memory { physical { start: 4096 end: 4098 } } }\n"
+                   "  model { bit_flip {} }\n"
+                   "  trigger { instructions { start: 0 end: 10 } }\n"
+                   "  bit_mask: 0x100\n"
+                   "}\n",
+               8, 3, "0x100 does not fit a 8-bit target");
+  expect_error(kHead +
+                   "fault_space {\n"
+                   "  target { memory { physical { start: 4096 end: 4098 } } }\n"
+                   "  model { bit_flip { bits: 2 } }\n"
+                   "  trigger { instructions { start: 0 end: 10 } }\n"
+                   "  bit_mask: 0x1\n"
+                   "}\n",
+               6, 22, "contradicts bit_mask 0x1");
+  expect_error(group("  target { irq { lines: 3 } }\n", "", "  bit_mask: 0x1\n"), 7, 3, "has no value to mask");
+}

@@ -258,5 +258,65 @@ TEST(FaultSpace, SymbolTargetsAndErrors) {
   EXPECT_THROW(FaultSpace(e5, golden()), std::invalid_argument);
 }
 
+TEST(FaultSpace, GroupBitMaskReplacesTheBitDimension) {
+  // 4 two-byte cells x 10 trigger points; bits 3 and 9 of each cell.
+  pb::Campaign c;
+  auto g = memory_group(0x1000, 0x1008, 2);
+  g.set_bit_mask(0x208);
+  g.mutable_model()->mutable_bit_flip()->clear_bits();
+  *c.add_fault_space() = g;
+  // A register stuck-at on bit 7 only, and a serial corruption of bit 0.
+  pb::FaultGroup r = register_group();
+  r.set_bit_mask(0x80);
+  *c.add_fault_space() = r;
+  pb::FaultGroup sg;
+  sg.mutable_target()->mutable_serial()->set_com(1);
+  sg.mutable_model()->mutable_set_value()->set_value(0);
+  sg.set_bit_mask(0x1);
+  *c.add_fault_space() = sg;
+  FaultSpace fs(c, golden());
+  ASSERT_EQ(fs.size(), 4u * 10 + 4 * 3 + 1);
+  std::set<uint64_t> cells;
+  for (uint64_t i = 0; i < 40; ++i) {
+    pb::Fault f = fs.at(i);
+    EXPECT_EQ(f.bit_mask(), 0x208u);
+    EXPECT_EQ(f.width(), 2u);
+    cells.insert(f.physical_address());
+  }
+  EXPECT_EQ(cells, (std::set<uint64_t>{0x1000, 0x1002, 0x1004, 0x1006}));
+  for (uint64_t i = 40; i < 52; ++i) {
+    EXPECT_EQ(fs.at(i).bit_mask(), 0x80u);
+    EXPECT_TRUE(fs.at(i).model().has_stuck_at());
+  }
+  EXPECT_EQ(fs.at(52).bit_mask(), 0x1u);
+  EXPECT_TRUE(fs.at(52).has_serial());
+
+  // Masks outside the target, on modelless targets, or against bit_flip's count.
+  auto rejects = [](pb::FaultGroup bad, const std::string& what) {
+    pb::Campaign cc;
+    *cc.add_fault_space() = std::move(bad);
+    try {
+      FaultSpace fs2(cc, golden());
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  auto wide = memory_group(0x1000, 0x1008, 1);
+  wide.set_bit_mask(0x100);
+  rejects(wide, "has bits outside a 1-byte cell");
+  auto eflags = register_group();
+  eflags.set_bit_mask(0x8);  // EFLAGS bit 3 is reserved
+  rejects(eflags, "outside register eflags");
+  auto three = memory_group(0x1000, 0x1008, 1);
+  three.mutable_model()->mutable_bit_flip()->set_bits(3);
+  three.set_bit_mask(0x3);
+  rejects(three, "contradicts bit_mask");
+  pb::FaultGroup irq;
+  irq.mutable_target()->mutable_irq()->add_lines(4);
+  irq.set_bit_mask(1);
+  rejects(irq, "bit_mask on a target without a model");
+}
+
 }  // namespace
 }  // namespace faultline::faults
