@@ -28,62 +28,117 @@ uint64_t value_after(const faults::InjectionRecord& rec) {
 
 std::string export_experiment(const Session& s, const std::string& name) {
   if (!s.loaded()) throw ExportError("no machine: load a kernel first");
-  if (s.kind() != GuestKind::Multiboot)
-    throw ExportError("only multiboot sessions can be exported (campaigns run multiboot kernels)");
+  if (s.kind() == GuestKind::Experiment)
+    throw ExportError("this window replays an experiment of a campaign database; it is already in a campaign");
   const auto& hist = s.history();
   if (hist.empty()) throw ExportError("nothing to export: no fault was injected since the last reset");
   if (hist.size() > 1)
     throw ExportError(std::to_string(hist.size()) +
                       " faults were injected since the last reset; an experiment holds one (reset and inject once)");
+  if (const auto& in = s.first_input())
+    throw ExportError(in->what + " was given by hand at tick " + std::to_string(in->tick) +
+                      ": an experiment file cannot replay interactive input at the same instants (reset and inject "
+                      "without typing, or script the input with `type_keys`/`serial_input` steps)");
   const pb::Fault& f = hist[0].fault;
   const faults::InjectionRecord& rec = hist[0].record;
-  const bool is_register = f.target_case() == pb::Fault::kRegisterName;
-  const auto dur = f.duration().kind_case();
   const auto model = f.model().kind_case();
-  const bool whole_cell = model == pb::Model::kSetValue || model == pb::Model::kRandomValue;
-  if (!is_register && dur != pb::Duration::kTransient && dur != pb::Duration::KIND_NOT_SET && !whole_cell)
-    throw ExportError(
-        "a bit flip or stuck-at held in memory (intermittent or permanent) cannot be named bit by bit in an "
-        "experiment file (fault groups enumerate every bit); use a transient fault or a set/random value");
-  if (whole_cell && f.bit_mask() != 0)
-    throw ExportError("a set/random value on part of a cell (bit_mask) cannot be exported");
+  const bool stream = f.target_case() == pb::Fault::kDisk || f.target_case() == pb::Fault::kSerial;
 
   pb::Campaign c;
   c.set_name(name);
   c.set_description("Exported by faultline-gui: " + store::fault_text(f) + " applied at tick " +
                     std::to_string(rec.at_instruction) + " (" + rec.detail + ")");
   c.mutable_machine()->set_memory_mib(static_cast<uint32_t>(s.memory_mib()));
-  c.mutable_workload()->mutable_multiboot()->set_kernel(s.kernel_path());
-  if (!s.cmdline().empty()) c.mutable_workload()->mutable_multiboot()->set_cmdline(s.cmdline());
+  pb::Workload* w = c.mutable_workload();
+  switch (s.kind()) {
+    case GuestKind::Multiboot:
+      w->mutable_multiboot()->set_kernel(s.kernel_path());
+      if (!s.cmdline().empty()) w->mutable_multiboot()->set_cmdline(s.cmdline());
+      w->mutable_multiboot()->set_pc(true);  // every GUI machine has the PC platform
+      break;
+    case GuestKind::Linux:
+      w->mutable_linux()->set_kernel(s.kernel_path());
+      if (!s.initrd_path().empty()) w->mutable_linux()->set_initrd(s.initrd_path());
+      if (!s.cmdline().empty()) w->mutable_linux()->set_append(s.cmdline());
+      break;
+    case GuestKind::Firmware:
+      w->mutable_firmware()->set_bios(s.kernel_path());
+      if (!s.vga_bios_path().empty()) w->mutable_firmware()->set_vga_bios(s.vga_bios_path());
+      w->mutable_firmware()->add_disks(s.disk_path());
+      break;
+    default:
+      throw ExportError("this session's guest cannot be written as a campaign workload");
+  }
+
   pb::FaultGroup* g = c.add_fault_space();
   g->set_name(f.group().empty() ? "by_hand" : f.group());
+  pb::TargetSpace* t = g->mutable_target();
   const unsigned width = f.width() ? f.width() : 1;
   switch (f.target_case()) {
-    case pb::Fault::kPhysicalAddress: {
-      auto* m = g->mutable_target()->mutable_memory();
-      m->mutable_physical()->set_start(f.physical_address());
-      m->mutable_physical()->set_end(f.physical_address() + width);
-      m->set_width(width);
-      break;
-    }
+    case pb::Fault::kPhysicalAddress:
     case pb::Fault::kVirtualAddress: {
-      auto* m = g->mutable_target()->mutable_memory();
-      m->mutable_virtual_()->set_start(f.virtual_address());
-      m->mutable_virtual_()->set_end(f.virtual_address() + width);
+      auto* m = t->mutable_memory();
+      pb::AddressRange* r =
+          f.has_physical_address() ? m->mutable_physical() : m->mutable_virtual_();
+      const uint64_t a = f.has_physical_address() ? f.physical_address() : f.virtual_address();
+      r->set_start(a);
+      r->set_end(a + width);
       m->set_width(width);
       break;
     }
-    case pb::Fault::kRegisterName:
-      g->mutable_target()->mutable_registers()->add_names(f.register_name());
+    case pb::Fault::kRegisterName: t->mutable_registers()->add_names(f.register_name()); break;
+    case pb::Fault::kDeviceField: t->mutable_device()->add_fields(f.device_field()); break;
+    case pb::Fault::kDisk: {
+      const pb::DiskTarget& d = f.disk();
+      if (d.count() > 1)
+        throw ExportError("a disk fault on " + std::to_string(d.count()) +
+                          " sectors at once cannot be one experiment (fault groups give one fault per sector); "
+                          "use a count of 1");
+      auto* ds = t->mutable_disk();
+      ds->set_drive(d.drive());
+      ds->mutable_sectors()->set_start(d.lba());
+      ds->mutable_sectors()->set_end(d.lba() + 1);
+      ds->set_kind(d.kind());
+      if (d.kind() == pb::DISK_CORRUPT_READ) {
+        ds->set_width(width);
+        ds->mutable_bytes()->set_start(d.offset());
+        ds->mutable_bytes()->set_end(d.offset() + width);
+      }
+      break;
+    }
+    case pb::Fault::kSerial: {
+      auto* ss = t->mutable_serial();
+      ss->set_com(f.serial().com());
+      ss->set_direction(f.serial().direction());
+      ss->set_action(f.serial().action());
+      break;
+    }
+    case pb::Fault::kIrq:
+      t->mutable_irq()->add_lines(f.irq().line());
+      t->mutable_irq()->set_kind(f.irq().kind());
       break;
     default:
       throw ExportError("this fault's target cannot be exported");
   }
-  g->mutable_model()->mutable_set_value()->set_value(value_after(rec));
+  switch (model) {
+    case pb::Model::KIND_NOT_SET: break;  // disk errors/timeouts, serial drops, IRQ faults
+    case pb::Model::kRandomValue:
+      if (stream)
+        throw ExportError("a random value on a disk or serial stream is drawn per hit from a seed the campaign "
+                          "derives itself; use a set value or a bit model to export it");
+      g->mutable_model()->mutable_set_value()->set_value(value_after(rec));
+      break;
+    case pb::Model::kBitFlip:
+      g->mutable_model()->mutable_bit_flip();  // `bits` follows from the mask
+      break;
+    default:
+      *g->mutable_model() = f.model();
+      break;
+  }
+  if (model != pb::Model::KIND_NOT_SET && f.bit_mask() != 0) g->set_bit_mask(f.bit_mask());
   g->mutable_trigger()->mutable_instructions()->set_start(rec.at_instruction);
   g->mutable_trigger()->mutable_instructions()->set_end(rec.at_instruction + 1);
-  if (dur == pb::Duration::kIntermittentInstructions || dur == pb::Duration::kPermanent)
-    *g->mutable_duration() = f.duration();
+  if (f.duration().kind_case() != pb::Duration::KIND_NOT_SET) *g->mutable_duration() = f.duration();
   c.mutable_sampling()->set_full(true);
 
   std::string body;
@@ -97,8 +152,8 @@ std::string export_experiment(const Session& s, const std::string& name) {
       "#   hand-made fault: " + store::fault_text(f) + "\n"
       "#   injected at tick " + std::to_string(rec.at_instruction) + " (virtual time " +
       std::to_string(rec.at_time_ns) + " ns): " + rec.detail + "\n"
-      "# It is written as the value the injector wrote (set_value) at that tick,\n"
-      "# which is what the hand-made fault did there.\n"
+      "# The fault space holds exactly that fault (bit_mask names its bits) with an\n"
+      "# instruction trigger at that tick.\n"
       "#\n"
       "#   faultline campaign run THIS_FILE\n\n";
   return out + body;

@@ -1,19 +1,27 @@
 // "Export experiment file": turns what was done by hand in a GUI session
 // into a campaign file (.textproto) whose single experiment replays it.
 //
-// Design note: the campaign format draws faults from spaces (a bit flip
-// group enumerates every bit of a cell), so a hand-made fault cannot be
-// named bit by bit. A transient fault is instead exported as what it did:
-// `set_value` of the value the injector wrote (from its record) on exactly
-// that cell or register, triggered at the tick it happened (the
+// Design note: the experiment names the hand-made fault exactly: its target
+// as a one-cell space (memory cell, register, device field, disk sector and
+// byte offset, COM port stream, IRQ line), its model with the group's
+// `bit_mask` (the bits the hand-made fault hit, so no bit dimension), its
+// duration, and an instruction trigger at the tick it was applied (the
 // instruction trigger fires before the instruction at that tick, where the
-// hand injection happened too). Set and random values (whole cell) and
-// register faults of any duration export the same way. A bit flip or
-// stuck-at held in memory (intermittent or permanent) enforces only its
-// bits, which the format cannot express: the export refuses it with that
-// reason. The space then holds exactly one fault; `sampling { full: true }`
-// runs it. Only multiboot sessions can be exported (campaigns run
-// multiboot workloads) and exactly one injection since the last reset.
+// hand injection happened too; an armed PC/time trigger is written as the
+// tick it fired at, which names the same instant). A random value on a
+// memory cell, register or device field is written as the value the
+// injector drew (set_value, from its record). The workload is the
+// session's: a multiboot kernel on the PC platform (`pc: true`, the GUI's
+// machine), a Linux kernel with initrd and command line, or a firmware boot
+// of the session's disk; memory size as in the session. `sampling { full:
+// true }` runs the one fault.
+//
+// Refused with the reason: no fault or more than one since the last reset
+// (an experiment holds one); input typed or sent by hand since the reset
+// (keys, mouse, COM1: the campaign cannot replay it at the same instants);
+// a disk fault over several sectors (groups give one fault per sector); a
+// random value on a disk or serial stream (drawn per hit from a seed the
+// campaign derives itself); a replayed campaign experiment.
 #pragma once
 
 #include <stdexcept>

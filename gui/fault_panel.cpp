@@ -14,6 +14,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 #include <exception>
 #include <vector>
@@ -54,12 +55,62 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   target_kind_->addItem(tr("virtual address"), static_cast<int>(Target::Virtual));
   target_kind_->addItem(tr("ELF symbol[+offset]"), static_cast<int>(Target::Symbol));
   target_kind_->addItem(tr("device register (e.g. pic.master.imr)"), static_cast<int>(Target::Device));
+  target_kind_->addItem(tr("IDE disk sectors"), static_cast<int>(Target::Disk));
+  target_kind_->addItem(tr("serial port bytes"), static_cast<int>(Target::Serial));
+  target_kind_->addItem(tr("IRQ line"), static_cast<int>(Target::Irq));
+  where_ = new QStackedWidget(this);
   register_ = new QComboBox(this);
   for (const char* r : kRegisters) register_->addItem(QString::fromLatin1(r));
   address_ = new QLineEdit(this);
   address_->setPlaceholderText(tr("hex address, or symbol+0x10"));
   width_ = new QComboBox(this);
   width_->addItems({"1", "2", "4"});
+  disk_drive_ = new QSpinBox(this);
+  disk_drive_->setRange(0, 3);
+  disk_drive_->setPrefix(tr("drive "));
+  disk_drive_->setToolTip(tr("0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave"));
+  disk_lba_ = new QLineEdit("0", this);
+  disk_lba_->setToolTip(tr("first sector (LBA, decimal or 0x..)"));
+  disk_count_ = new QSpinBox(this);
+  disk_count_->setRange(1, 1 << 24);
+  disk_count_->setPrefix(tr("count "));
+  disk_kind_ = new QComboBox(this);
+  disk_kind_->addItem(tr("corrupt read data"), static_cast<int>(pb::DISK_CORRUPT_READ));
+  disk_kind_->addItem(tr("read error (UNC)"), static_cast<int>(pb::DISK_READ_ERROR));
+  disk_kind_->addItem(tr("write error (IDNF)"), static_cast<int>(pb::DISK_WRITE_ERROR));
+  disk_kind_->addItem(tr("timeout (BSY for ever)"), static_cast<int>(pb::DISK_TIMEOUT));
+  disk_offset_ = new QSpinBox(this);
+  disk_offset_->setRange(0, 511);
+  disk_offset_->setPrefix(tr("byte "));
+  disk_offset_->setToolTip(tr("offset of the corrupted cell in each sector (width from the address page)"));
+  serial_com_ = new QSpinBox(this);
+  serial_com_->setRange(1, 4);
+  serial_com_->setPrefix(tr("COM"));
+  serial_dir_ = new QComboBox(this);
+  serial_dir_->addItem(tr("transmitted (guest to host)"), static_cast<int>(pb::SERIAL_TX));
+  serial_dir_->addItem(tr("received (host to guest)"), static_cast<int>(pb::SERIAL_RX));
+  serial_action_ = new QComboBox(this);
+  serial_action_->addItem(tr("corrupt"), static_cast<int>(pb::SERIAL_CORRUPT));
+  serial_action_->addItem(tr("drop"), static_cast<int>(pb::SERIAL_DROP));
+  irq_line_ = new QSpinBox(this);
+  irq_line_->setRange(0, 15);
+  irq_line_->setPrefix(tr("IRQ "));
+  irq_kind_ = new QComboBox(this);
+  irq_kind_->addItem(tr("lost assertion"), static_cast<int>(pb::IRQ_LOST));
+  irq_kind_->addItem(tr("spurious pulse"), static_cast<int>(pb::IRQ_SPURIOUS));
+  // Pages of `where_`, in WherePage order.
+  auto page = [this](std::initializer_list<QWidget*> widgets) {
+    auto* w = new QWidget(where_);
+    auto* row = new QHBoxLayout(w);
+    row->setContentsMargins(0, 0, 0, 0);
+    for (QWidget* x : widgets) row->addWidget(x, x == address_ || x == disk_lba_ ? 1 : 0);
+    where_->addWidget(w);
+  };
+  page({register_});
+  page({address_});
+  page({disk_drive_, disk_lba_, disk_count_, disk_kind_, disk_offset_});
+  page({serial_com_, serial_dir_, serial_action_});
+  page({irq_line_, irq_kind_});
   model_ = new QComboBox(this);
   model_->addItem(tr("bit flip"), static_cast<int>(Model::BitFlip));
   model_->addItem(tr("stuck-at 0"), static_cast<int>(Model::StuckAt0));
@@ -95,11 +146,8 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
 
   auto* form = new QFormLayout;
   form->addRow(tr("Target"), target_kind_);
-  form->addRow(tr("Register"), register_);
-  auto* addr_row = new QHBoxLayout;
-  addr_row->addWidget(address_, 1);
-  addr_row->addWidget(width_);
-  form->addRow(tr("Address / width"), addr_row);
+  form->addRow(tr("Where"), where_);
+  form->addRow(tr("Cell width (bytes)"), width_);
   auto* model_row = new QHBoxLayout;
   model_row->addWidget(model_, 1);
   model_row->addWidget(bit_);
@@ -124,7 +172,7 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   layout->addLayout(buttons);
   layout->addWidget(log_, 1);
 
-  for (QComboBox* c : {target_kind_, register_, model_, duration_, trigger_})
+  for (QComboBox* c : {target_kind_, register_, model_, duration_, trigger_, width_, disk_kind_, serial_action_})
     connect(c, &QComboBox::currentIndexChanged, this, [this] { form_changed(); });
   connect(address_, &QLineEdit::textChanged, this, [this] { form_changed(); });
   connect(inject_, &QPushButton::clicked, this, [this] { inject(); });
@@ -138,28 +186,51 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   form_changed();
 }
 
+namespace {
+// Pages of the "Where" stack.
+enum WherePage { kRegisterPage, kAddressPage, kDiskPage, kSerialPage, kIrqPage };
+}  // namespace
+
+bool FaultPanel::modelless() const {
+  switch (static_cast<Target>(target_kind_->currentData().toInt())) {
+    case Target::Disk: return disk_kind_->currentData().toInt() != pb::DISK_CORRUPT_READ;
+    case Target::Serial: return serial_action_->currentData().toInt() == pb::SERIAL_DROP;
+    case Target::Irq: return true;
+    default: return false;
+  }
+}
+
 void FaultPanel::form_changed() {
   const auto t = static_cast<Target>(target_kind_->currentData().toInt());
   const auto m = static_cast<Model>(model_->currentData().toInt());
-  const bool reg = t == Target::Register;
-  register_->setEnabled(reg);
-  address_->setEnabled(!reg);
-  width_->setEnabled(!reg);
+  switch (t) {
+    case Target::Register: where_->setCurrentIndex(kRegisterPage); break;
+    case Target::Disk: where_->setCurrentIndex(kDiskPage); break;
+    case Target::Serial: where_->setCurrentIndex(kSerialPage); break;
+    case Target::Irq: where_->setCurrentIndex(kIrqPage); break;
+    default: where_->setCurrentIndex(kAddressPage); break;
+  }
+  const bool no_model = modelless();
+  const bool disk_corrupt = t == Target::Disk && !no_model;
+  disk_offset_->setEnabled(disk_corrupt);
+  width_->setEnabled(t == Target::Physical || t == Target::Virtual || t == Target::Symbol || disk_corrupt);
+  model_->setEnabled(!no_model);
   const bool bits = m == Model::BitFlip || m == Model::StuckAt0 || m == Model::StuckAt1;
-  bit_->setEnabled(bits);
-  value_->setEnabled(m == Model::SetValue || m == Model::Random);
+  bit_->setEnabled(bits && !no_model);
+  value_->setEnabled((m == Model::SetValue || m == Model::Random) && !no_model);
   duration_n_->setEnabled(static_cast<Duration>(duration_->currentData().toInt()) == Duration::Intermittent);
   occurrence_->setEnabled(static_cast<Trigger>(trigger_->currentData().toInt()) == Trigger::Pc);
-  if (reg) {
+  if (t == Target::Register) {
     auto info = faults::find_register(register_->currentText().toStdString());
     bit_->setRange(0, info ? static_cast<int>(info->bits) - 1 : 31);
   } else if (t == Target::Device) {
-    width_->setEnabled(false);
-    unsigned bits = 32;
+    unsigned nbits = 32;
     if (PcPlatform* pc = session_.platform())
       for (const FaultField& fld : pc->fault_fields())
-        if (fld.name == address_->text().trimmed().toStdString()) bits = fld.bits;
-    bit_->setRange(0, static_cast<int>(bits) - 1);
+        if (fld.name == address_->text().trimmed().toStdString()) nbits = fld.bits;
+    bit_->setRange(0, static_cast<int>(nbits) - 1);
+  } else if (t == Target::Serial) {
+    bit_->setRange(0, 7);
   } else {
     bit_->setRange(0, width_->currentText().toInt() * 8 - 1);
   }
@@ -192,6 +263,32 @@ void FaultPanel::set_device_target(const QString& field) {
   form_changed();
 }
 
+void FaultPanel::set_disk_target(unsigned drive, uint64_t lba, uint64_t count, pb::DiskFaultKind kind,
+                                 unsigned offset) {
+  target_kind_->setCurrentIndex(target_kind_->findData(static_cast<int>(Target::Disk)));
+  disk_drive_->setValue(static_cast<int>(drive));
+  disk_lba_->setText(QString::number(lba));
+  disk_count_->setValue(static_cast<int>(count));
+  disk_kind_->setCurrentIndex(disk_kind_->findData(static_cast<int>(kind)));
+  disk_offset_->setValue(static_cast<int>(offset));
+  form_changed();
+}
+
+void FaultPanel::set_serial_target(unsigned com, pb::SerialDirection direction, pb::SerialAction action) {
+  target_kind_->setCurrentIndex(target_kind_->findData(static_cast<int>(Target::Serial)));
+  serial_com_->setValue(static_cast<int>(com));
+  serial_dir_->setCurrentIndex(serial_dir_->findData(static_cast<int>(direction)));
+  serial_action_->setCurrentIndex(serial_action_->findData(static_cast<int>(action)));
+  form_changed();
+}
+
+void FaultPanel::set_irq_target(unsigned line, pb::IrqFaultKind kind) {
+  target_kind_->setCurrentIndex(target_kind_->findData(static_cast<int>(Target::Irq)));
+  irq_line_->setValue(static_cast<int>(line));
+  irq_kind_->setCurrentIndex(irq_kind_->findData(static_cast<int>(kind)));
+  form_changed();
+}
+
 void FaultPanel::set_width(unsigned bytes) {
   width_->setCurrentText(QString::number(bytes));
   form_changed();
@@ -199,7 +296,8 @@ void FaultPanel::set_width(unsigned bytes) {
 
 void FaultPanel::set_bit(int bit) {
   // Old callers pick a bit beyond one byte on a memory cell: widen it.
-  if (static_cast<Target>(target_kind_->currentData().toInt()) != Target::Register && bit >= 8)
+  const auto t = static_cast<Target>(target_kind_->currentData().toInt());
+  if ((t == Target::Physical || t == Target::Virtual || t == Target::Symbol || t == Target::Disk) && bit >= 8)
     set_width(bit < 16 ? 2 : 4);
   bit_->setValue(bit);
 }
@@ -239,6 +337,25 @@ QString FaultPanel::describe(const pb::Fault& f) const {
     case pb::Fault::kPhysicalAddress: target = QString("phys 0x%1").arg(f.physical_address(), 0, 16); break;
     case pb::Fault::kVirtualAddress: target = QString("virt 0x%1").arg(f.virtual_address(), 0, 16); break;
     case pb::Fault::kDeviceField: target = QString::fromStdString(f.device_field()); break;
+    case pb::Fault::kDisk: {
+      const pb::DiskTarget& d = f.disk();
+      const uint64_t n = d.count() ? d.count() : 1;
+      target = QString("disk %1 lba %2").arg(d.drive()).arg(d.lba());
+      if (n > 1) target += QString("..%1").arg(d.lba() + n - 1);
+      switch (d.kind()) {
+        case pb::DISK_READ_ERROR: return target + " read error";
+        case pb::DISK_WRITE_ERROR: return target + " write error";
+        case pb::DISK_TIMEOUT: return target + " timeout";
+        default: target += QString(" byte %1").arg(d.offset()); break;
+      }
+      break;
+    }
+    case pb::Fault::kSerial:
+      target = QString("com%1 %2").arg(f.serial().com()).arg(f.serial().direction() == pb::SERIAL_RX ? "rx" : "tx");
+      if (f.serial().action() == pb::SERIAL_DROP) return target + " drop";
+      break;
+    case pb::Fault::kIrq:
+      return QString("irq %1 %2").arg(f.irq().line()).arg(f.irq().kind() == pb::IRQ_SPURIOUS ? "spurious" : "lost");
     default: target = QString::fromStdString(f.register_name()); break;
   }
   int bit = -1;
@@ -296,6 +413,33 @@ bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
       return false;
     }
     f.set_device_field(name);
+  } else if (t == Target::Disk) {
+    uint64_t lba = 0;
+    if (!parse_u64(disk_lba_->text(), lba)) {
+      err = tr("invalid sector number '%1' (an LBA, decimal or 0x..)").arg(disk_lba_->text());
+      return false;
+    }
+    pb::DiskTarget* d = f.mutable_disk();
+    d->set_drive(static_cast<uint32_t>(disk_drive_->value()));
+    d->set_lba(lba);
+    d->set_count(static_cast<uint64_t>(disk_count_->value()));
+    d->set_kind(static_cast<pb::DiskFaultKind>(disk_kind_->currentData().toInt()));
+    if (d->kind() == pb::DISK_CORRUPT_READ) {
+      if (static_cast<unsigned>(disk_offset_->value()) + width > 512) {
+        err = tr("a %1-byte cell at byte %2 does not fit a 512-byte sector").arg(width).arg(disk_offset_->value());
+        return false;
+      }
+      d->set_offset(static_cast<uint32_t>(disk_offset_->value()));
+      f.set_width(width);
+    }
+  } else if (t == Target::Serial) {
+    pb::SerialTarget* st = f.mutable_serial();
+    st->set_com(static_cast<uint32_t>(serial_com_->value()));
+    st->set_direction(static_cast<pb::SerialDirection>(serial_dir_->currentData().toInt()));
+    st->set_action(static_cast<pb::SerialAction>(serial_action_->currentData().toInt()));
+  } else if (t == Target::Irq) {
+    f.mutable_irq()->set_line(static_cast<uint32_t>(irq_line_->value()));
+    f.mutable_irq()->set_kind(static_cast<pb::IrqFaultKind>(irq_kind_->currentData().toInt()));
   } else {
     uint64_t addr = 0;
     if (t == Target::Symbol) {
@@ -313,7 +457,8 @@ bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
   }
   const unsigned bit = static_cast<unsigned>(bit_->value());
   uint64_t v = 0;
-  switch (m) {
+  switch (modelless() ? Model::None : m) {
+    case Model::None: break;  // disk errors and timeouts, serial drops, IRQ faults
     case Model::BitFlip:
       f.mutable_model()->mutable_bit_flip()->set_bits(1);
       f.set_bit_mask(uint64_t{1} << bit);
@@ -395,10 +540,12 @@ bool FaultPanel::inject() {
   const QString what = describe(f);
   faults::InjectionRecord rec;
   QString failure;
+  bool armed_stream = false;
   with_machine([&] {
     try {
       rec = session_.inject_now(f);
-      if (!rec.injected) failure = QString::fromStdString(rec.detail);
+      armed_stream = !rec.injected && session_.trigger_pending();
+      if (!rec.injected && !armed_stream) failure = QString::fromStdString(rec.detail);
     } catch (const std::exception& e) {
       failure = QString::fromUtf8(e.what());
     }
@@ -407,6 +554,13 @@ bool FaultPanel::inject() {
   if (!failure.isEmpty()) {
     error(tr("%1: not injected (%2)").arg(what, failure));
     return false;
+  }
+  if (armed_stream) {
+    log(tr("@tick %1 (%2 ns): %3: %4; hits the next matching transfer")
+            .arg(rec.at_instruction)
+            .arg(rec.at_time_ns)
+            .arg(what, QString::fromStdString(rec.detail)));
+    return true;
   }
   log(tr("@tick %1 (%2 ns): %3: %4")
           .arg(rec.at_instruction)

@@ -1,5 +1,6 @@
 // Manual fault injection: a fault as the experiment files describe it —
-// target (register, physical or virtual address, ELF symbol[+offset]),
+// target (register, physical or virtual address, ELF symbol[+offset],
+// device register, IDE disk sectors, COM port bytes, ISA IRQ line),
 // model (bit flip, stuck-at 0/1, set value, random value), duration
 // (transient, intermittent, permanent) — injected now or armed on a
 // trigger (retired-instruction count, virtual time, PC address or symbol,
@@ -24,6 +25,7 @@ class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class QStackedWidget;
 
 namespace faultline::gui {
 
@@ -36,8 +38,8 @@ class FaultPanel : public QWidget {
   Q_OBJECT
 
  public:
-  enum class Target { Register, Physical, Virtual, Symbol, Device };
-  enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random };
+  enum class Target { Register, Physical, Virtual, Symbol, Device, Disk, Serial, Irq };
+  enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random, None };
   enum class Duration { Transient, Intermittent, Permanent };
   enum class Trigger { Instruction, TimeNs, Pc };
 
@@ -49,6 +51,11 @@ class FaultPanel : public QWidget {
   void set_virtual_target(uint64_t address);
   void set_symbol_target(const QString& symbol_plus_offset);
   void set_device_target(const QString& field);  // e.g. "pic.master.imr"
+  // Sectors [lba, lba + count) of IDE drive 0..3; `offset` is the byte
+  // offset of the corrupted cell (read corruption only).
+  void set_disk_target(unsigned drive, uint64_t lba, uint64_t count, pb::DiskFaultKind kind, unsigned offset = 0);
+  void set_serial_target(unsigned com, pb::SerialDirection direction, pb::SerialAction action);
+  void set_irq_target(unsigned line, pb::IrqFaultKind kind);
   void set_width(unsigned bytes);
   void set_bit(int bit);
   void set_model(Model m);
@@ -90,6 +97,9 @@ class FaultPanel : public QWidget {
 
  private:
   void form_changed();
+  // The target has no value a model could change (disk error/timeout,
+  // serial drop, IRQ faults).
+  bool modelless() const;
   void log(const QString& line);
   void error(const QString& line);
   void with_machine(const std::function<void()>& fn);
@@ -99,9 +109,20 @@ class FaultPanel : public QWidget {
   std::function<void(const std::function<void()>&)> guard_;
   size_t logged_ = 0;
   QComboBox* target_kind_ = nullptr;
+  QStackedWidget* where_ = nullptr;  // one page per target kind group
   QComboBox* register_ = nullptr;
+  QSpinBox* disk_drive_ = nullptr;
+  QLineEdit* disk_lba_ = nullptr;
+  QSpinBox* disk_count_ = nullptr;
+  QComboBox* disk_kind_ = nullptr;
+  QSpinBox* disk_offset_ = nullptr;
+  QSpinBox* serial_com_ = nullptr;
+  QComboBox* serial_dir_ = nullptr;
+  QComboBox* serial_action_ = nullptr;
+  QSpinBox* irq_line_ = nullptr;
+  QComboBox* irq_kind_ = nullptr;
   QLineEdit* address_ = nullptr;
-  QComboBox* width_ = nullptr;
+  QComboBox* width_ = nullptr;  // memory and disk-corruption cells
   QComboBox* model_ = nullptr;
   QSpinBox* bit_ = nullptr;
   QLineEdit* value_ = nullptr;

@@ -18,6 +18,12 @@ namespace faultline::gui {
 
 namespace {
 const std::string kEmpty;
+
+// Disk, serial and lost-IRQ faults are armed by their trigger and count as
+// injected from their first hit on (faults/injector.h).
+bool is_stream_fault(const pb::Fault& f) {
+  return f.has_disk() || f.has_serial() || (f.has_irq() && f.irq().kind() == pb::IRQ_LOST);
+}
 }
 
 Session::Session(const SessionConfig& config) : config_(config) {}
@@ -38,7 +44,13 @@ void Session::drop_machine() {
   finished_ = false;
   finish_reason_.clear();
   history_.clear();
+  output_.clear();
+  first_input_.reset();
   armed_pending_ = false;
+}
+
+void Session::note_input(const char* what) {
+  if (machine_ && !first_input_) first_input_ = InputNote{machine_->cpu().ticks(), what};
 }
 
 void Session::create_machine() {
@@ -58,7 +70,16 @@ void Session::create_machine() {
     machine_.reset();
     throw;
   }
+  record_output();
   install_breakpoint_hook();
+}
+
+void Session::record_output() {
+  // The run's output as campaigns compare it: debug console and COM1
+  // bytes in the order the guest wrote them.
+  machine_->add_console_observer([this](char ch) { output_.push_back(ch); });
+  if (CapturedSerialOutput* cap = platform_ ? platform_->com_capture(0) : nullptr)
+    cap->add_observer([this](uint8_t b) { output_.push_back(static_cast<char>(b)); });
 }
 
 void Session::load_multiboot(const std::string& kernel, const std::string& cmdline) {
@@ -147,7 +168,10 @@ void Session::restart_experiment() {
   machine_ = std::move(rig_->machine);
   platform_ = std::move(rig_->platform);
   install_breakpoint_hook();
-  machine_->restore(campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())].machine);
+  const campaign::SessionCheckpoint& cp = campaign_->checkpoints()[campaign_->checkpoint_for(stored_.fault())];
+  machine_->restore(cp.machine);
+  output_ = cp.state.output;  // the merged output of that moment
+  record_output();
   injector_ = std::make_unique<faults::FaultInjector>(*machine_, &campaign_->symbols(), platform_.get());
   injector_->arm(stored_.fault());
 }
@@ -160,7 +184,15 @@ void Session::finish(const std::string& reason) {
   finished_ = true;
   finish_reason_ = reason;
   if (kind_ != GuestKind::Experiment) return;
-  const std::string digest = campaign::sha256_hex(machine_->console_output());
+  // What the campaign compared: its merged output (and the screen for
+  // screen-scripted campaigns), computed on the rig the window drives.
+  rig_->state.output = output_;
+  rig_->machine = std::move(machine_);
+  rig_->platform = std::move(platform_);
+  const std::string out = campaign_->run_output(*rig_);
+  machine_ = std::move(rig_->machine);
+  platform_ = std::move(rig_->platform);
+  const std::string digest = campaign::sha256_hex(out);
   const bool same = digest == stored_.output_digest();
   verdict_ = std::string(same ? "reproduced" : "NOT reproduced") + ": stored outcome " +
              pb::Outcome_Name(stored_.outcome()) + ", console digest " + (same ? "matches" : "differs") +
@@ -261,6 +293,8 @@ const std::string& Session::console_output() const {
   return machine_ ? machine_->console_output() : kEmpty;
 }
 
+const std::string& Session::output() const { return output_; }
+
 const std::string& Session::serial_output() const {
   if (!platform_) return kEmpty;
   const CapturedSerialOutput* cap = platform_->com_capture(0);
@@ -275,7 +309,13 @@ faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
   armed_pending_ = false;
   injector_->inject_now(fault);
   const faults::InjectionRecord rec = injector_->record();
-  if (rec.injected) history_.push_back({fault, rec});
+  if (rec.injected) {
+    history_.push_back({fault, rec});
+  } else if (is_stream_fault(fault)) {
+    // Armed now; it enters the history at its first hit (poll_armed).
+    armed_fault_ = fault;
+    armed_pending_ = true;
+  }
   return rec;
 }
 
@@ -302,6 +342,7 @@ bool Session::trigger_pending() const { return armed_pending_; }
 bool Session::poll_armed() {
   if (!armed_pending_ || !injector_) return false;
   const faults::InjectionRecord& rec = injector_->record();
+  if (is_stream_fault(armed_fault_) && !rec.injected) return false;  // armed, no transfer hit yet
   if (!rec.injected && rec.detail.empty()) return false;
   armed_pending_ = false;
   if (!rec.injected) return false;  // fired, but could not apply (e.g. unmapped)
@@ -357,6 +398,8 @@ void Session::save_snapshot() {
   if (injector_) injector_->disarm();  // nothing left to do for a transient fault
   snapshot_ = std::make_unique<Machine::Checkpoint>(machine_->checkpoint());
   snapshot_history_ = history_;
+  snapshot_output_ = output_;
+  snapshot_input_ = first_input_;
   snapshot_finished_ = finished_;
   snapshot_reason_ = finish_reason_;
 }
@@ -367,6 +410,8 @@ void Session::load_snapshot() {
   armed_pending_ = false;
   machine_->restore(*snapshot_);
   history_ = snapshot_history_;
+  output_ = snapshot_output_;
+  first_input_ = snapshot_input_;
   finished_ = snapshot_finished_;
   finish_reason_ = snapshot_reason_;
   bp_hit_.reset();
@@ -384,6 +429,8 @@ std::unique_ptr<Session> Session::fork() {
   copy->cmdline_ = cmdline_;
   copy->reset();  // builds the machine and loads the kernel (symbols)
   copy->machine_->restore(cp);
+  copy->first_input_ = first_input_;
+  copy->output_ = output_;
   copy->finished_ = finished_;
   copy->finish_reason_ = finish_reason_;
   return copy;

@@ -81,6 +81,22 @@ class Session {
   bool loaded() const { return machine_ != nullptr; }
   GuestKind kind() const { return kind_; }
   const std::string& kernel_path() const { return kernel_; }
+  const std::string& initrd_path() const { return initrd_; }
+  // Firmware sessions: the disk image and the VGA BIOS as given ("" =
+  // default, "none" = no VGA BIOS); kernel_path() is the BIOS image.
+  const std::string& disk_path() const { return disk_; }
+  const std::string& vga_bios_path() const { return vga_bios_; }
+
+  // Input given by hand (keys, mouse, COM1 bytes): the window reports it
+  // here with the machine idle. The first one since the machine was
+  // (re)started is kept (tick and what), because an experiment file cannot
+  // replay interactive input at the same instants (export refuses then).
+  void note_input(const char* what);
+  struct InputNote {
+    uint64_t tick = 0;
+    std::string what;
+  };
+  const std::optional<InputNote>& first_input() const { return first_input_; }
 
   // Runs at most `max_instructions`; the run ends for good (finished())
   // when the guest exits, halts for ever, triple-faults or asks for a reset.
@@ -98,13 +114,19 @@ class Session {
   // Debug console (port 0xE9) and COM1 output so far ("" without a machine).
   const std::string& console_output() const;
   const std::string& serial_output() const;
+  // The run's output as campaigns compare it (experiments/campaign/
+  // session.h): debug console and COM1 bytes interleaved in write order.
+  const std::string& output() const;
 
   // Hand-made faults go through one FaultInjector per machine (a Machine
   // takes at most one): inject_now() applies `fault` now (trigger ignored),
   // arm() waits for its trigger; either replaces (disarms) the fault before,
   // so a permanent fault stays enforced until the next injection, disarm()
   // or reset. Both throw std::invalid_argument for a fault that cannot be
-  // applied and std::logic_error without a machine or in a replay.
+  // applied and std::logic_error without a machine or in a replay. A disk,
+  // serial or lost-IRQ fault injected now is armed on the stream: its
+  // record says "armed" (injected false) and it stays pending
+  // (trigger_pending()) until the first matching transfer hits it.
   faults::InjectionRecord inject_now(const pb::Fault& fault);
   void arm(const pb::Fault& fault);
   void disarm();
@@ -165,6 +187,7 @@ class Session {
   void restart_experiment();
   void finish(const std::string& reason);
   void install_breakpoint_hook();
+  void record_output();  // hooks that append to output_
   static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
@@ -180,6 +203,8 @@ class Session {
   std::unique_ptr<faults::FaultInjector> injector_;
   pb::ExperimentResult stored_;
   std::vector<HandInjection> history_;
+  std::optional<InputNote> first_input_, snapshot_input_;
+  std::string output_, snapshot_output_;  // merged console + COM1 (output())
   std::unique_ptr<ElfImage> image_;
   bool armed_pending_ = false;
   std::vector<uint32_t> breakpoints_, installed_bps_;

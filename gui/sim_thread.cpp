@@ -83,12 +83,15 @@ void SimThread::apply_keys_locked() {
   while (!mouse_.empty()) {
     const MouseEvent e = mouse_.front();
     mouse_.pop_front();
-    if (pc) pc->i8042().mouse_move(e.dx, e.dy, e.buttons, e.dz);
+    if (!pc) continue;
+    pc->i8042().mouse_move(e.dx, e.dy, e.buttons, e.dz);
+    s_.note_input("mouse");
   }
   while (!keys_.empty()) {
     auto [key, pressed] = keys_.front();
     keys_.pop_front();
     if (!pc) continue;
+    s_.note_input("keyboard");
     if (pressed) pc->i8042().press(key);
     else pc->i8042().release(key);
   }

@@ -142,13 +142,25 @@ TEST_F(FaultExportTest, BadInputIsRefusedWithAReason) {
   p->set_trigger(FaultPanel::Trigger::Instruction, "twelve");
   EXPECT_FALSE(p->arm());
   EXPECT_NE(p->log_text().indexOf("invalid instruction count 'twelve'"), -1);
-  // A permanent bit flip in memory cannot be written as an experiment.
+  // Two faults since the reset: an experiment holds one.
   p->set_model(FaultPanel::Model::BitFlip);
   p->set_bit(1);
-  p->set_duration(FaultPanel::Duration::Permanent);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
   ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
   EXPECT_FALSE(p->export_to(QString::fromStdString((dir_ / "x.textproto").string())));
-  EXPECT_NE(p->log_text().indexOf("cannot be named bit by bit"), -1) << p->log_text().toStdString();
+  EXPECT_NE(p->log_text().indexOf("2 faults were injected since the last reset"), -1) << p->log_text().toStdString();
+  // Input typed by hand cannot be replayed at the same instants.
+  w.reset();
+  w.session().run_slice(1000);
+  ASSERT_TRUE(w.send_serial("x"));
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  EXPECT_FALSE(p->export_to(QString::fromStdString((dir_ / "x.textproto").string())));
+  EXPECT_NE(p->log_text().indexOf("COM1 input was given by hand at tick 1000"), -1) << p->log_text().toStdString();
+  // A disk fault over several sectors is not one experiment.
+  w.reset();
+  p->set_disk_target(0, 10, 4, pb::DISK_READ_ERROR);
+  EXPECT_FALSE(p->inject());  // no disk on this machine
+  EXPECT_NE(p->log_text().indexOf("disk 0 lba 10..13 read error: not injected"), -1) << p->log_text().toStdString();
   EXPECT_FALSE(fs::exists(dir_ / "x.textproto"));
 }
 
@@ -206,6 +218,163 @@ TEST_F(FaultExportTest, AnArmedFaultAfterAResetIsLoggedWhenItFires) {
   }
   ASSERT_EQ(w.session().history().size(), 1u);
   EXPECT_NE(p->log_text().indexOf("@tick 5000 (50000 ns): trigger fired: bit flip eax bit 1"), -1) << p->log_text().toStdString();
+}
+
+}  // namespace
+}  // namespace faultline::gui
+
+// ---- every target kind of the panel, exported and replayed as a campaign ----
+
+namespace faultline::gui {
+namespace {
+
+// Runs what the panel exports through the campaign API.
+pb::ExperimentResult export_and_run(FaultPanel* p, const fs::path& dir, const std::string& name) {
+  const fs::path file = dir / (name + ".textproto");
+  EXPECT_TRUE(p->export_to(QString::fromStdString(file.string()))) << p->log_text().toStdString();
+  return run_exported(file, dir / (name + ".db"));
+}
+
+TEST_F(FaultExportTest, PermanentMemoryBitExportsExactly) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  Session& s = w.session();
+  s.run_slice(1000);
+  FaultPanel* p = w.fault_panel();
+  // Stuck at 1 in one bit of a buffer word the guest fills later: only
+  // enforcement (re-applied after every guest write) changes the checksum.
+  p->set_symbol_target("data_buffer+0x100");
+  p->set_width(4);
+  p->set_model(FaultPanel::Model::StuckAt1);
+  p->set_bit(27);
+  p->set_duration(FaultPanel::Duration::Permanent);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  run_to_end(s);
+  ASSERT_TRUE(s.finished());
+  const std::string gui_out = s.console_output();
+  ASSERT_NE(gui_out, golden_output()) << "an enforced bit should change the checksum";
+  const pb::ExperimentResult r = export_and_run(p, dir_, "permanent");
+  EXPECT_EQ(r.fault().bit_mask(), uint64_t{1} << 27);
+  EXPECT_TRUE(r.fault().duration().permanent());
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(gui_out)) << r.ShortDebugString();
+  EXPECT_EQ(r.trigger_instruction(), 1000u);
+}
+
+TEST_F(FaultExportTest, DeviceAndIrqFaultsExportWithThePcPlatform) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  Session& s = w.session();
+  s.run_slice(5000);
+  FaultPanel* p = w.fault_panel();
+  p->set_irq_target(4, pb::IRQ_SPURIOUS);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  EXPECT_NE(p->log_text().indexOf("@tick 5000 (50000 ns): irq 4 spurious"), -1) << p->log_text().toStdString();
+  run_to_end(s);
+  pb::ExperimentResult r = export_and_run(p, dir_, "irq");
+  EXPECT_EQ(r.fault().irq().line(), 4u);
+  EXPECT_EQ(r.fault().irq().kind(), pb::IRQ_SPURIOUS);
+  EXPECT_FALSE(r.fault().has_model());
+  EXPECT_EQ(r.trigger_instruction(), 5000u);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+  EXPECT_EQ(r.outcome(), pb::BENIGN) << r.ShortDebugString();
+
+  w.reset();
+  s.run_slice(7000);
+  p->set_device_target("com1.scr");
+  p->set_model(FaultPanel::Model::SetValue);
+  p->set_value(0x5a);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  run_to_end(s);
+  r = export_and_run(p, dir_, "device");
+  EXPECT_EQ(r.fault().device_field(), "com1.scr");
+  EXPECT_EQ(r.fault().model().set_value().value(), 0x5au);
+  EXPECT_EQ(r.trigger_instruction(), 7000u);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+}
+
+// A boot sector (assembled from the listing below) that reads LBA 1 through
+// the BIOS (INT 13h, drive 0x80), writes its first 8 bytes to the debug
+// console and COM1, and exits with status 0; if the read fails it prints
+// "E" and exits with status 3.
+//   cli; xor ax,ax; mov ds/es/ss,ax; mov sp,7C00h
+//   mov ax,0201h; mov cx,2; mov dx,80h; mov bx,8000h; int 13h; jc fail
+//   mov si,8000h; mov cx,8
+//   print: lodsb; out E9h,al; mov dx,3F8h; out dx,al; loop print
+//   mov al,10; out E9h,al; xor eax,eax; out F4h,eax; hlt
+//   fail: mov al,'E'; out E9h,al; mov al,10; out E9h,al; mov eax,3; out F4h,eax; hlt
+const char kBootSector[] =
+    "fa31c08ed88ec08ed0bc007cb80102b90200ba8000bb0080cd13721abe0080b90800ace6e9baf803eee2f7b00ae6e96631c066e7f4f4"
+    "b045e6e9b00ae6e966b80300000066e7f4f4";
+
+fs::path write_boot_disk(const fs::path& dir) {
+  std::string img(1 << 20, '\0');
+  for (size_t i = 0; kBootSector[2 * i]; ++i)
+    img[i] = static_cast<char>(std::stoi(std::string(kBootSector + 2 * i, 2), nullptr, 16));
+  img[510] = char(0x55);
+  img[511] = char(0xAA);
+  img.replace(512, 8, "faultln!");
+  const fs::path p = dir / "boot.img";
+  std::FILE* f = std::fopen(p.c_str(), "wb");
+  std::fwrite(img.data(), 1, img.size(), f);
+  std::fclose(f);
+  return p;
+}
+
+TEST_F(FaultExportTest, DiskAndSerialFaultsOnAFirmwareBootExportExactly) {
+  const fs::path disk = write_boot_disk(dir_);
+  MainWindow w;
+  Session& s = w.session();
+  ASSERT_NO_THROW(s.load_firmware(disk.string()));
+  w.fault_panel()->sync_log();
+  run_to_end(s);
+  ASSERT_EQ(s.console_output(), "faultln!\n") << s.finish_reason();
+  ASSERT_EQ(s.finish_reason(), "guest exited with status 0");
+
+  // Silent corruption of what the read of LBA 1 returns: bit 0 of byte 2.
+  FaultPanel* p = w.fault_panel();
+  w.reset();
+  p->set_disk_target(0, 1, 1, pb::DISK_CORRUPT_READ, 2);
+  p->set_width(1);
+  p->set_model(FaultPanel::Model::BitFlip);
+  p->set_bit(0);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  run_to_end(s);
+  EXPECT_EQ(s.console_output(), "fatltln!\n");
+  ASSERT_EQ(s.history().size(), 1u);
+  EXPECT_NE(s.history()[0].record.detail.find("read of lba 1 corrupted"), std::string::npos)
+      << s.history()[0].record.detail;
+  pb::ExperimentResult r = export_and_run(p, dir_, "corrupt");
+  EXPECT_EQ(r.fault().disk().lba(), 1u);
+  EXPECT_EQ(r.fault().disk().offset(), 2u);
+  EXPECT_EQ(r.fault().bit_mask(), 1u);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+  EXPECT_EQ(r.outcome(), pb::SDC) << r.ShortDebugString();
+
+  // A read error on LBA 1: the boot sector reports it and exits with 3.
+  w.reset();
+  p->set_disk_target(0, 1, 1, pb::DISK_READ_ERROR);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  run_to_end(s);
+  EXPECT_EQ(s.console_output(), "E\n");
+  EXPECT_EQ(s.finish_reason(), "guest exited with status 3");
+  r = export_and_run(p, dir_, "read_error");
+  EXPECT_EQ(r.exit_status(), 3u);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+  EXPECT_EQ(r.outcome(), pb::CRASH) << r.ShortDebugString();
+
+  // The first byte the guest sends on COM1 is lost; the debug console keeps it.
+  w.reset();
+  p->set_serial_target(1, pb::SERIAL_TX, pb::SERIAL_DROP);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  run_to_end(s);
+  EXPECT_EQ(s.serial_output().substr(s.serial_output().size() - 7), "aultln!");
+  EXPECT_EQ(s.serial_output().find("faultln!"), std::string::npos);
+  EXPECT_EQ(s.console_output(), "faultln!\n");
+  r = export_and_run(p, dir_, "serial");
+  EXPECT_EQ(r.fault().serial().com(), 1u);
+  EXPECT_EQ(r.fault().serial().action(), pb::SERIAL_DROP);
+  EXPECT_EQ(r.trigger_instruction(), 0u);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
 }
 
 }  // namespace
