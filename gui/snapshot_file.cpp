@@ -84,7 +84,8 @@ class HashingWriter {
 std::string cpu_state_layout_digest() {
   // Offsets and sizes of every field, and the host's long double (the x87
   // registers): a build where any of them differs reads CpuState otherwise.
-  std::string d = "CpuState " + std::to_string(sizeof(CpuState)) + " align " + std::to_string(alignof(CpuState));
+  std::string d =
+      "CpuState " + std::to_string(sizeof(CpuState)) + " align " + std::to_string(alignof(CpuState));
   auto field = [&d](const char* name, size_t offset, size_t size) {
     d += std::string(" ") + name + "@" + std::to_string(offset) + ":" + std::to_string(size);
   };
@@ -164,7 +165,8 @@ std::string file_sha256(const std::string& file) {
 void write_snapshot_file(const std::string& path, const pb::GuiSnapshot& meta, const uint8_t* ram,
                          size_t ram_size) {
   std::string meta_bytes;
-  if (!meta.SerializeToString(&meta_bytes)) throw std::runtime_error(path + ": cannot encode the snapshot metadata");
+  if (!meta.SerializeToString(&meta_bytes))
+    throw std::runtime_error(path + ": cannot encode the snapshot metadata");
   const size_t pages = ram_size / kGuestPageSize;
   uint64_t nonzero = 0;
   for (size_t p = 0; p < pages; ++p)
@@ -226,7 +228,8 @@ SnapshotFileData read_snapshot_file(const std::string& path) {
   if (b.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
     throw std::runtime_error(path + ": not a faultline snapshot file (bad magic)");
   if (size < kHeaderSize + kDigestSize)
-    throw std::runtime_error(path + ": truncated snapshot file (" + std::to_string(size) + " bytes, shorter than its header)");
+    throw std::runtime_error(path + ": truncated snapshot file (" + std::to_string(size) +
+                             " bytes, shorter than its header)");
   const uint32_t version = static_cast<uint32_t>(get_le(b, 8, 4));
   if (version != kSnapshotFormatVersion)
     throw std::runtime_error(path + ": unsupported snapshot format version " + std::to_string(version) +
@@ -256,20 +259,22 @@ SnapshotFileData read_snapshot_file(const std::string& path) {
   if (m.cpu_state_size() != sizeof(CpuState) || m.cpu_state().size() != sizeof(CpuState) ||
       m.cpu_layout() != cpu_state_layout_digest())
     throw std::runtime_error(path + ": CPU state layout differs from this build's (" +
-                             std::to_string(m.cpu_state_size()) + " bytes saved, " + std::to_string(sizeof(CpuState)) +
+                             std::to_string(m.cpu_state_size()) + " bytes saved, " +
+                             std::to_string(sizeof(CpuState)) +
                              " here): the snapshot was written by an incompatible build");
   std::memcpy(static_cast<void*>(&f.cpu), m.cpu_state().data(), sizeof(CpuState));
 
   const uint64_t mib = f.meta.session().memory_mib();
   const uint64_t ram_pages = (mib << 20) / kGuestPageSize;
   if (mib == 0 || mib > 4096)
-    throw std::runtime_error(path + ": memory size mismatch: " + std::to_string(mib) + " MiB is not a guest memory size");
+    throw std::runtime_error(path + ": memory size mismatch: " + std::to_string(mib) +
+                             " MiB is not a guest memory size");
   uint64_t last = 0;
   for (uint64_t i = 0; i < f.page_count; ++i) {
     const uint64_t index = get_le(b, f.pages_offset + i * kPageRecord, 8);
     if (index >= ram_pages)
-      throw std::runtime_error(path + ": memory size mismatch: page " + std::to_string(index) + " lies beyond the " +
-                               std::to_string(mib) + " MiB of guest RAM");
+      throw std::runtime_error(path + ": memory size mismatch: page " + std::to_string(index) +
+                               " lies beyond the " + std::to_string(mib) + " MiB of guest RAM");
     if (i > 0 && index <= last) throw std::runtime_error(path + ": RAM pages out of order (corrupt file)");
     last = index;
   }
@@ -279,8 +284,9 @@ SnapshotFileData read_snapshot_file(const std::string& path) {
 void SnapshotFileData::fill_ram(const std::string& path, MemFile& ram) const {
   const uint64_t want = meta.session().memory_mib() << 20;
   if (ram.size() != want)
-    throw std::runtime_error(path + ": memory size mismatch: the snapshot holds " + std::to_string(want >> 20) +
-                             " MiB of guest RAM, the machine has " + std::to_string(ram.size() >> 20) + " MiB");
+    throw std::runtime_error(path + ": memory size mismatch: the snapshot holds " +
+                             std::to_string(want >> 20) + " MiB of guest RAM, the machine has " +
+                             std::to_string(ram.size() >> 20) + " MiB");
   uint64_t next = 0;  // first page not yet written
   auto zero_up_to = [&](uint64_t end) {
     for (; next < end; ++next) {
@@ -304,7 +310,8 @@ void SnapshotFileData::fill_ram(const std::string& path, MemFile& ram) const {
 void check_snapshot_inputs(const std::string& path, const pb::GuiSnapshot& meta) {
   for (const pb::GuiSnapshotInput& in : meta.inputs()) {
     if (!std::filesystem::exists(in.path()))
-      throw std::runtime_error(path + ": the " + in.role() + " file " + in.path() + " the snapshot was made from is missing");
+      throw std::runtime_error(path + ": the " + in.role() + " file " + in.path() +
+                               " the snapshot was made from is missing");
     if (file_sha256(in.path()) != in.sha256())
       throw std::runtime_error(path + ": the " + in.role() + " file " + in.path() +
                                " changed since the snapshot was saved (SHA-256 differs)");

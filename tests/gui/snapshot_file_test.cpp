@@ -134,6 +134,7 @@ TEST(GuiSnapshotFile, SerialOutputAndTimerStateContinueAfterLoad) {
   Session s;
   s.load_multiboot(kChecksum);
   constexpr uint32_t kLoop = 0x10200;
+  // clang-format off
   const std::vector<uint8_t> code = {
       0xB0, 0x00, 0xE6, 0x43,        // mov al, 0; out 0x43, al (latch counter 0)
       0xE4, 0x40,                    // in al, 0x40
@@ -143,6 +144,7 @@ TEST(GuiSnapshotFile, SerialOutputAndTimerStateContinueAfterLoad) {
       0xB9, 0xC8, 0x00, 0x00, 0x00,  // mov ecx, 200
       0xE2, 0xFE,                    // loop $
       0xEB, 0xE8};                   // jmp kLoop
+  // clang-format on
   ASSERT_EQ(code.size(), 24u);
   std::copy(code.begin(), code.end(), s.machine()->memory().data() + kLoop);
   s.machine()->memory().mark_dirty_range(kLoop, code.size());
@@ -191,7 +193,7 @@ TEST(GuiSnapshotFile, HandInjectionHistorySurvivesTheLoad) {
   EXPECT_EQ(byte, 0x10) << "the flipped bit is in the restored RAM";
 }
 
-TEST(GuiSnapshotFile, RefusesWhileATriggerIsArmedAndForReplays) {
+TEST(GuiSnapshotFile, RefusedWhileATriggerIsArmedOrWithoutAMachine) {
   const std::string file = temp_dir("refuse") + "/armed.flsnap";
   Session s;
   s.load_multiboot(kChecksum);
@@ -223,38 +225,30 @@ TEST(GuiSnapshotFile, CorruptFilesAreRefusedNamingTheFileAndTheProblem) {
   const std::string bytes = read_file(good);
   ASSERT_GT(bytes.size(), 4096u);
 
-  const std::string truncated = dir + "/truncated.flsnap";
-  write_file(truncated, bytes.substr(0, bytes.size() / 2));
-  std::string e = load_error(truncated);
-  EXPECT_NE(e.find(truncated), std::string::npos) << e;
-  EXPECT_NE(e.find("truncated"), std::string::npos) << e;
-
-  const std::string flipped = dir + "/flipped.flsnap";
+  // Writes `damaged` as `name`, loads it and expects `problem` and the
+  // file's path in the error; returns the path.
+  auto refused = [&dir](const std::string& name, const std::string& damaged, const std::string& problem) {
+    const std::string file = dir + "/" + name;
+    write_file(file, damaged);
+    const std::string e = load_error(file);
+    EXPECT_NE(e.find(file), std::string::npos) << e;
+    EXPECT_NE(e.find(problem), std::string::npos) << name << ": " << e;
+    return file;
+  };
+  refused("truncated.flsnap", bytes.substr(0, bytes.size() / 2), "truncated");
+  refused("short.flsnap", bytes.substr(0, 20), "truncated");
   std::string damaged = bytes;
   damaged[damaged.size() / 2] ^= 0x01;
-  write_file(flipped, damaged);
-  e = load_error(flipped);
-  EXPECT_NE(e.find(flipped), std::string::npos) << e;
-  EXPECT_NE(e.find("checksum mismatch"), std::string::npos) << e;
-
-  const std::string magic = dir + "/magic.flsnap";
+  const std::string flipped = refused("flipped.flsnap", damaged, "checksum mismatch");
   damaged = bytes;
   damaged[0] = 'X';
-  write_file(magic, damaged);
-  e = load_error(magic);
-  EXPECT_NE(e.find(magic), std::string::npos) << e;
-  EXPECT_NE(e.find("bad magic"), std::string::npos) << e;
-
-  const std::string version = dir + "/version.flsnap";
+  refused("magic.flsnap", damaged, "bad magic");
   damaged = bytes;
   damaged[8] = 99;
-  write_file(version, damaged);
-  e = load_error(version);
-  EXPECT_NE(e.find(version), std::string::npos) << e;
-  EXPECT_NE(e.find("unsupported snapshot format version 99"), std::string::npos) << e;
-
+  refused("version.flsnap", damaged, "unsupported snapshot format version 99");
+  refused("trailing.flsnap", bytes + "x", "unexpected bytes after the snapshot's end");
   const std::string missing = dir + "/missing.flsnap";
-  e = load_error(missing);
+  const std::string e = load_error(missing);
   EXPECT_NE(e.find(missing), std::string::npos) << e;
 
   // A refused file leaves the session it was loaded into as it was.
