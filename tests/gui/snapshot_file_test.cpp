@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/cpu_state.h"
+#include "experiments/campaign/sha256.h"
 #include "gui/fault_panel.h"
 #include "gui/main_window.h"
 #include "gui/session.h"
@@ -247,6 +248,17 @@ TEST(GuiSnapshotFile, CorruptFilesAreRefusedNamingTheFileAndTheProblem) {
   damaged[8] = 99;
   refused("version.flsnap", damaged, "unsupported snapshot format version 99");
   refused("trailing.flsnap", bytes + "x", "unexpected bytes after the snapshot's end");
+  // A CPU-state layout digest of another build, with a valid checksum: the
+  // digest is 64 hex digits after its field tag (3, length 64).
+  const size_t layout = bytes.find(std::string("\x1a\x40", 2));
+  ASSERT_NE(layout, std::string::npos);
+  damaged = bytes;
+  damaged[layout + 2] = damaged[layout + 2] == '0' ? '1' : '0';
+  campaign::Sha256 sha;
+  sha.update(damaged.data(), damaged.size() - 32);
+  const std::array<uint8_t, 32> digest = sha.finish();
+  damaged.replace(damaged.size() - 32, 32, reinterpret_cast<const char*>(digest.data()), 32);
+  refused("layout.flsnap", damaged, "written by an incompatible build");
   const std::string missing = dir + "/missing.flsnap";
   const std::string e = load_error(missing);
   EXPECT_NE(e.find(missing), std::string::npos) << e;
