@@ -2,7 +2,7 @@
 //
 //   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
 //                 [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG]
-//                 [--experiment-file FILE.textproto]
+//                 [--experiment-file FILE.textproto] [--snapshot FILE.flsnap]
 //                 [--paused] [--screenshot-after-ms N FILE.png]
 //   faultline-gui --campaign DB [--experiment ID]
 //
@@ -22,6 +22,7 @@
 // experiment opens as well.
 // --kernel / --linux load a kernel at start and run it (unless --paused);
 // --disk boots a disk image through Debian's SeaBIOS like a PC;
+// --snapshot continues a session saved to a snapshot file (File menu);
 // --screenshot-after-ms saves a grab of the window N ms after start and quits
 // (exit status 0 if the file was written).
 #include <QApplication>
@@ -43,7 +44,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
                "                     [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG (SeaBIOS boot)]\n"
-               "                     [--experiment-file FILE.textproto]\n"
+               "                     [--experiment-file FILE.textproto] [--snapshot FILE.flsnap]\n"
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
                "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
                "automation: [--wait-screen TEXT [--type STR] [--then-wait-screen TEXT]] [--screenshot FILE.png]\n"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
 
   QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db, disk;
   qint64 experiment = -1;
-  QString wait_screen, type_str, then_wait, auto_shot, experiment_file, compare_flip;
+  QString wait_screen, type_str, then_wait, auto_shot, experiment_file, compare_flip, snapshot;
   qint64 compare_at = -1;
   bool print_screen = false;
   int timeout_ms = 300'000;
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     else if (a == "--paused") paused = true;
     else if (a == "--campaign") ok = value(campaign_db);
     else if (a == "--experiment-file") ok = value(experiment_file);
+    else if (a == "--snapshot") ok = value(snapshot);
     else if (a == "--wait-screen") ok = value(wait_screen);
     else if (a == "--type") {
       ok = value(type_str);
@@ -126,9 +128,11 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) + int(!disk.isEmpty()) >
+  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) + int(!disk.isEmpty()) +
+          int(!snapshot.isEmpty()) >
       1) {
-    std::fprintf(stderr, "faultline-gui: give at most one of --kernel, --linux, --disk and --experiment-file\n");
+    std::fprintf(stderr,
+                 "faultline-gui: give at most one of --kernel, --linux, --disk, --experiment-file and --snapshot\n");
     return 64;
   }
 
@@ -167,6 +171,7 @@ int main(int argc, char** argv) {
   else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append);
   else if (!experiment_file.isEmpty()) loaded = window.open_experiment_file(experiment_file);
   else if (!disk.isEmpty()) loaded = window.open_firmware(disk);
+  else if (!snapshot.isEmpty()) loaded = window.load_snapshot_file(snapshot);
   if (!loaded) {
     std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
     if (shot_ms >= 0) return 65;
@@ -213,7 +218,9 @@ int main(int argc, char** argv) {
     const int rc = QApplication::exec();
     return status ? status : rc;
   }
-  if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty() || !experiment_file.isEmpty()) && !paused) window.run();
+  if (loaded && (!kernel.isEmpty() || !linux_kernel.isEmpty() || !experiment_file.isEmpty() || !snapshot.isEmpty()) &&
+      !paused)
+    window.run();
 
   int status = 0;
   if (!wait_screen.isEmpty() || !auto_shot.isEmpty()) {

@@ -109,6 +109,25 @@ void MainWindow::build_menus() {
     if (!path.isEmpty()) open_experiment_file(path);
   });
   file->addSeparator();
+  QAction* save_file = file->addAction(tr("&Save snapshot to file…"));
+  connect(save_file, &QAction::triggered, this, [this] {
+    if (!session_.loaded()) {
+      show_error(tr("Cannot save a snapshot"), tr("no machine: load a kernel first"));
+      return;
+    }
+    QFileDialog dialog(this, tr("Save snapshot to file"), {}, tr("faultline snapshots (*.flsnap);;All files (*)"));
+    dialog.setAcceptMode(QFileDialog::AcceptSave);
+    dialog.setDefaultSuffix("flsnap");
+    if (dialog.exec() == QDialog::Accepted && !dialog.selectedFiles().isEmpty())
+      save_snapshot_file(dialog.selectedFiles().front());
+  });
+  QAction* load_file = file->addAction(tr("&Load snapshot from file…"));
+  connect(load_file, &QAction::triggered, this, [this] {
+    QString path = QFileDialog::getOpenFileName(this, tr("Load snapshot from file"), {},
+                                                tr("faultline snapshots (*.flsnap);;All files (*)"));
+    if (!path.isEmpty()) load_snapshot_file(path);
+  });
+  file->addSeparator();
   QAction* open_campaign = file->addAction(tr("Open &campaign database…"));
   connect(open_campaign, &QAction::triggered, this, [this] {
     QString path = QFileDialog::getOpenFileName(this, tr("Open campaign database"), {},
@@ -708,6 +727,44 @@ void MainWindow::load_snapshot() {
   }
   update_actions();
   refresh();
+}
+
+bool MainWindow::save_snapshot_file(const QString& path) {
+  pause();
+  bool ok = false;
+  try {
+    session_.save_snapshot_file(path.toStdString());
+    statusBar()->showMessage(
+        tr("Snapshot of tick %L1 saved to %2").arg(session_.cpu()->ticks()).arg(QFileInfo(path).fileName()), 5000);
+    ok = true;
+  } catch (const std::exception& e) {
+    show_error(tr("Cannot save the snapshot file"), QString::fromUtf8(e.what()));
+  }
+  update_actions();
+  return ok;
+}
+
+bool MainWindow::load_snapshot_file(const QString& path) {
+  pause();
+  bool ok = false;
+  QString error;
+  try {
+    session_.load_snapshot_file(path.toStdString());
+    ok = true;
+  } catch (const std::exception& e) {
+    error = QString::fromUtf8(e.what());
+  }
+  after_load();  // the fault log, consoles and title follow the session
+  if (ok) {
+    statusBar()->showMessage(
+        tr("Snapshot %1 loaded at tick %L2").arg(QFileInfo(path).fileName()).arg(session_.cpu()->ticks()), 5000);
+    faults_->log_external(tr("snapshot %1 loaded at tick %2 (%3 hand-made faults before it)")
+                              .arg(path)
+                              .arg(session_.cpu()->ticks())
+                              .arg(session_.history().size()));
+  } else
+    show_error(tr("Cannot load the snapshot file"), error);
+  return ok;
 }
 
 void MainWindow::show_memory(const QString& address, bool virtual_space) {

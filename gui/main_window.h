@@ -54,6 +54,11 @@ class MainWindow : public QMainWindow {
   bool open_experiment_file(const QString& path);
   // Replays experiment `id` of a campaign database (paused at its start).
   bool open_experiment(const QString& db, quint64 id);
+  // Snapshot files (gui/snapshot_file.h): save the session / replace it by
+  // the one saved in `path` (paused first; errors shown and returned as
+  // false). The File menu asks for the path.
+  bool save_snapshot_file(const QString& path);
+  bool load_snapshot_file(const QString& path);
   // Opens a campaign monitor window (null and a message on error). The
   // monitor's double-click opens a new machine window replaying the row.
   static class CampaignMonitor* open_campaign_monitor(const QString& db, QWidget* parent_for_errors);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <regex>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "experiments/campaign/sha256.h"
 #include "experiments/loader/campaign_loader.h"
 #include "experiments/store/store.h"
+#include "gui/snapshot_file.h"
 
 namespace faultline::gui {
 
@@ -386,16 +388,21 @@ std::optional<uint32_t> Session::take_breakpoint_hit() {
   return hit;
 }
 
-void Session::save_snapshot() {
+void Session::check_snapshot_allowed(const char* what) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before taking a snapshot");
+  if (armed_pending_) throw std::logic_error(std::string("a fault trigger is armed: disarm it before ") + what);
   if (!history_.empty()) {
     const auto d = history_.back().fault.duration().kind_case();
     if (injector_ && injector_->armed() &&
         (d == pb::Duration::kPermanent || d == pb::Duration::kIntermittentInstructions))
-      throw std::logic_error("a permanent or intermittent fault is being enforced: disarm it before taking a snapshot");
+      throw std::logic_error(std::string("a permanent or intermittent fault is being enforced: disarm it before ") +
+                             what);
   }
   if (injector_) injector_->disarm();  // nothing left to do for a transient fault
+}
+
+void Session::save_snapshot() {
+  check_snapshot_allowed("taking a snapshot");
   snapshot_ = std::make_unique<Machine::Checkpoint>(machine_->checkpoint());
   snapshot_history_ = history_;
   snapshot_output_ = output_;
@@ -427,6 +434,9 @@ std::unique_ptr<Session> Session::fork() {
   copy->kernel_ = kernel_;
   copy->initrd_ = initrd_;
   copy->cmdline_ = cmdline_;
+  copy->disk_ = disk_;
+  copy->bios_ = bios_;
+  copy->vga_bios_ = vga_bios_;
   copy->reset();  // builds the machine and loads the kernel (symbols)
   copy->machine_->restore(cp);
   copy->first_input_ = first_input_;
@@ -434,6 +444,127 @@ std::unique_ptr<Session> Session::fork() {
   copy->finished_ = finished_;
   copy->finish_reason_ = finish_reason_;
   return copy;
+}
+
+namespace {
+
+std::string absolute_path(const std::string& path) {
+  return path.empty() ? path : std::filesystem::absolute(path).lexically_normal().string();
+}
+
+void add_input(pb::GuiSnapshot& meta, const char* role, const std::string& path) {
+  if (path.empty()) return;
+  pb::GuiSnapshotInput* in = meta.add_inputs();
+  in->set_role(role);
+  in->set_path(path);
+  in->set_sha256(file_sha256(path));
+}
+
+}  // namespace
+
+void Session::save_snapshot_file(const std::string& path) {
+  if (kind_ == GuestKind::Experiment)
+    throw std::logic_error("a replayed experiment cannot be saved to a snapshot file (its campaign database replays it)");
+  check_snapshot_allowed("saving a snapshot");
+  pb::GuiSnapshot meta;
+  pb::GuiSnapshotSession& d = *meta.mutable_session();
+  d.set_kind(kind_ == GuestKind::Multiboot ? pb::GuiSnapshotSession::MULTIBOOT
+             : kind_ == GuestKind::Linux   ? pb::GuiSnapshotSession::LINUX
+                                           : pb::GuiSnapshotSession::FIRMWARE);
+  d.set_kernel(absolute_path(kernel_));
+  d.set_initrd(absolute_path(initrd_));
+  d.set_cmdline(cmdline_);
+  d.set_memory_mib(config_.memory_mib);
+  if (kind_ == GuestKind::Firmware) {
+    d.set_disk(absolute_path(disk_));
+    d.set_bios(absolute_path(bios_));
+    d.set_vga_bios(vga_bios_ == "none" ? vga_bios_ : absolute_path(vga_bios_));
+    // The files create_machine() uses, defaults included.
+    add_input(meta, "disk", d.disk());
+    add_input(meta, "BIOS", d.kernel());
+    add_input(meta, "VGA BIOS",
+              vga_bios_.empty() ? "/usr/share/seabios/vgabios-stdvga.bin" : vga_bios_ == "none" ? "" : d.vga_bios());
+  } else {
+    add_input(meta, "kernel", d.kernel());
+    add_input(meta, "initrd", d.initrd());
+  }
+  const Machine::Checkpoint cp = machine_->checkpoint();
+  pb::GuiSnapshotMachine& m = *meta.mutable_machine();
+  m.set_cpu_state(std::string(reinterpret_cast<const char*>(&cp.cpu), sizeof cp.cpu));
+  m.set_cpu_state_size(sizeof cp.cpu);
+  m.set_cpu_layout(cpu_state_layout_digest());
+  m.set_ticks(cp.ticks);
+  m.set_halted_ticks(cp.halted_ticks);
+  m.set_console(cp.console);
+  m.set_devices(cp.devices);
+  for (const HandInjection& h : history_) {
+    pb::GuiSnapshotInjection* hi = meta.add_history();
+    *hi->mutable_fault() = h.fault;
+    hi->set_injected(h.record.injected);
+    hi->set_at_instruction(h.record.at_instruction);
+    hi->set_at_time_ns(h.record.at_time_ns);
+    hi->set_detail(h.record.detail);
+  }
+  meta.set_finished(finished_);
+  meta.set_finish_reason(finish_reason_);
+  meta.set_output(output_);
+  if (first_input_) {
+    meta.set_has_input(true);
+    meta.set_input_tick(first_input_->tick);
+    meta.set_input_what(first_input_->what);
+  }
+  write_snapshot_file(path, meta, cp.memory->data(), cp.memory->size());
+}
+
+void Session::load_snapshot_file(const std::string& path) {
+  // Everything that can be checked without a machine is checked before the
+  // current one goes.
+  const SnapshotFileData f = read_snapshot_file(path);
+  const pb::GuiSnapshotSession& d = f.meta.session();
+  GuestKind kind = GuestKind::None;
+  switch (d.kind()) {
+    case pb::GuiSnapshotSession::MULTIBOOT: kind = GuestKind::Multiboot; break;
+    case pb::GuiSnapshotSession::LINUX: kind = GuestKind::Linux; break;
+    case pb::GuiSnapshotSession::FIRMWARE: kind = GuestKind::Firmware; break;
+    default: throw std::runtime_error(path + ": unknown guest kind " + std::to_string(d.kind()));
+  }
+  check_snapshot_inputs(path, f.meta);
+  std::vector<HandInjection> history;
+  for (const pb::GuiSnapshotInjection& hi : f.meta.history())
+    history.push_back({hi.fault(), faults::InjectionRecord{hi.injected(), hi.at_instruction(), hi.at_time_ns(), hi.detail()}});
+
+  snapshot_.reset();
+  campaign_.reset();
+  kind_ = kind;
+  config_.memory_mib = d.memory_mib();
+  kernel_ = d.kernel();
+  initrd_ = d.initrd();
+  cmdline_ = d.cmdline();
+  disk_ = d.disk();
+  bios_ = d.bios();
+  vga_bios_ = d.vga_bios();
+  try {
+    reset();  // the machine and platform of the saved session, kernel loaded
+    f.fill_ram(path, machine_->memory());
+    Machine::Checkpoint cp;
+    cp.cpu = f.cpu;
+    cp.ticks = f.meta.machine().ticks();
+    cp.halted_ticks = f.meta.machine().halted_ticks();
+    cp.console = f.meta.machine().console();
+    cp.devices = f.meta.machine().devices();
+    // RAM now holds the saved contents; the checkpoint's image is a copy.
+    cp.memory = std::make_shared<MemorySnapshot>(machine_->memory().snapshot_in_memory());
+    machine_->restore(cp);
+  } catch (const std::exception& e) {
+    drop_machine();
+    throw std::runtime_error(path + ": cannot restore the snapshot: " + e.what());
+  }
+  history_ = std::move(history);
+  finished_ = f.meta.finished();
+  finish_reason_ = f.meta.finish_reason();
+  output_ = f.meta.output();
+  if (f.meta.has_input()) first_input_ = InputNote{f.meta.input_tick(), f.meta.input_what()};
+  bp_hit_.reset();
 }
 
 uint64_t Session::snapshot_ticks() const { return snapshot_ ? snapshot_->ticks : 0; }

@@ -165,6 +165,20 @@ class Session {
   void load_snapshot();
   bool has_snapshot() const { return snapshot_ != nullptr; }
 
+  // Snapshot files (format in gui/snapshot_file.h): the whole session, so
+  // another process can continue it. save_snapshot_file() has the refusals
+  // of save_snapshot() and refuses a replayed experiment (std::logic_error);
+  // file problems throw std::runtime_error naming the file. Loading checks
+  // the whole file and its input files (kernel, initrd, disk, BIOS: same
+  // SHA-256 as when saved) before it replaces the current machine: it
+  // rebuilds the machine from the saved descriptor (kind, files, memory
+  // size) like reset(), restores the checkpoint and takes the saved
+  // injection history and end state. A failed load keeps the current
+  // session when the file was refused, and leaves no machine when
+  // rebuilding failed. The in-memory snapshot slot is emptied.
+  void save_snapshot_file(const std::string& path);
+  void load_snapshot_file(const std::string& path);
+
   // A second session whose machine (a new Machine and PcPlatform of the
   // same configuration and kernel) continues from this one's current state
   // (checkpoint/restore, device state and COM1 output included). Throws std::logic_error without a machine, for a replayed
@@ -188,6 +202,7 @@ class Session {
   void finish(const std::string& reason);
   void install_breakpoint_hook();
   void record_output();  // hooks that append to output_
+  void check_snapshot_allowed(const char* what);  // armed trigger, enforced fault
   static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
