@@ -60,11 +60,12 @@ std::string export_experiment(const Session& s, const std::string& name) {
       w->mutable_linux()->set_kernel(s.kernel_path());
       if (!s.initrd_path().empty()) w->mutable_linux()->set_initrd(s.initrd_path());
       if (!s.cmdline().empty()) w->mutable_linux()->set_append(s.cmdline());
+      for (const std::string& d : s.disks()) w->mutable_linux()->add_disks(d);
       break;
     case GuestKind::Firmware:
       w->mutable_firmware()->set_bios(s.kernel_path());
       if (!s.vga_bios_path().empty()) w->mutable_firmware()->set_vga_bios(s.vga_bios_path());
-      w->mutable_firmware()->add_disks(s.disk_path());
+      for (const std::string& d : s.disks()) w->mutable_firmware()->add_disks(d);
       break;
     default:
       throw ExportError("this session's guest cannot be written as a campaign workload");

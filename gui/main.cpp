@@ -1,7 +1,8 @@
 // faultline-gui: the Qt front end.
 //
 //   faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]
-//                 [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG]
+//                 [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG]...
+//                 [--bios FILE] [--vga-bios FILE|none]
 //                 [--experiment-file FILE.textproto] [--snapshot FILE.flsnap]
 //                 [--paused] [--screenshot-after-ms N FILE.png]
 //   faultline-gui --campaign DB [--experiment ID]
@@ -21,7 +22,10 @@
 // campaign writes to it); with --experiment a machine window replaying that
 // experiment opens as well.
 // --kernel / --linux load a kernel at start and run it (unless --paused);
-// --disk boots a disk image through Debian's SeaBIOS like a PC;
+// --disk (up to 4: IDE primary master, primary slave, secondary master,
+// secondary slave) attaches disk images to a --linux machine; alone it
+// boots the first through the firmware like a PC (Debian's SeaBIOS, or
+// --bios FILE with --vga-bios FILE|none), as `faultline run` does;
 // --snapshot continues a session saved to a snapshot file (File menu);
 // --screenshot-after-ms saves a grab of the window N ms after start and quits
 // (exit status 0 if the file was written).
@@ -43,7 +47,8 @@ namespace {
 void usage() {
   std::fprintf(stderr,
                "usage: faultline-gui [--memory MIB] [--kernel ELF [--cmdline STR]]\n"
-               "                     [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG (SeaBIOS boot)]\n"
+               "                     [--linux BZIMAGE [--initrd FILE] [--append STR]] [--disk IMG]...\n"
+               "                     [--bios FILE] [--vga-bios FILE|none] (--disk alone: firmware boot)\n"
                "                     [--experiment-file FILE.textproto] [--snapshot FILE.flsnap]\n"
                "                     [--paused] [--screenshot-after-ms N FILE.png]\n"
                "       faultline-gui --campaign DB [--experiment ID] [--screenshot-after-ms N FILE.png]\n"
@@ -57,7 +62,8 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setApplicationName("faultline-gui");
 
-  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db, disk;
+  QString kernel, linux_kernel, initrd, append = "console=ttyS0", cmdline, shot_file, campaign_db, bios, vga_bios;
+  QStringList disks;
   qint64 experiment = -1;
   QString wait_screen, type_str, then_wait, auto_shot, experiment_file, compare_flip, snapshot;
   qint64 compare_at = -1;
@@ -79,7 +85,12 @@ int main(int argc, char** argv) {
     if (a == "--kernel") ok = value(kernel);
     else if (a == "--linux") ok = value(linux_kernel);
     else if (a == "--initrd") ok = value(initrd);
-    else if (a == "--disk") ok = value(disk);
+    else if (a == "--disk") {
+      QString d;
+      ok = value(d);
+      disks << d;
+    } else if (a == "--bios") ok = value(bios);
+    else if (a == "--vga-bios") ok = value(vga_bios);
     else if (a == "--append") ok = value(append);
     else if (a == "--cmdline") ok = value(cmdline);
     else if (a == "--paused") paused = true;
@@ -128,7 +139,16 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) + int(!disk.isEmpty()) +
+  if (!disks.isEmpty() && (!kernel.isEmpty() || !experiment_file.isEmpty() || !snapshot.isEmpty())) {
+    std::fprintf(stderr, "faultline-gui: --disk goes with --linux or alone (a firmware boot)\n");
+    return 64;
+  }
+  if ((!bios.isEmpty() || !vga_bios.isEmpty()) && (disks.isEmpty() || !linux_kernel.isEmpty())) {
+    std::fprintf(stderr, "faultline-gui: --bios/--vga-bios need a firmware boot (--disk without --linux)\n");
+    return 64;
+  }
+  const bool firmware = !disks.isEmpty() && linux_kernel.isEmpty();
+  if (int(!kernel.isEmpty()) + int(!linux_kernel.isEmpty()) + int(!experiment_file.isEmpty()) + int(firmware) +
           int(!snapshot.isEmpty()) >
       1) {
     std::fprintf(stderr,
@@ -168,9 +188,9 @@ int main(int argc, char** argv) {
   window.show();
   bool loaded = true;
   if (!kernel.isEmpty()) loaded = window.open_multiboot(kernel, cmdline);
-  else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append);
+  else if (!linux_kernel.isEmpty()) loaded = window.open_linux(linux_kernel, initrd, append, disks);
   else if (!experiment_file.isEmpty()) loaded = window.open_experiment_file(experiment_file);
-  else if (!disk.isEmpty()) loaded = window.open_firmware(disk);
+  else if (firmware) loaded = window.open_firmware(disks, bios, vga_bios);
   else if (!snapshot.isEmpty()) loaded = window.load_snapshot_file(snapshot);
   if (!loaded) {
     std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");

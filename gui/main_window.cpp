@@ -281,10 +281,19 @@ bool MainWindow::open_multiboot(const QString& path, const QString& cmdline) {
   return true;
 }
 
-bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const QString& cmdline) {
+namespace {
+std::vector<std::string> to_std(const QStringList& list) {
+  std::vector<std::string> out;
+  for (const QString& s : list) out.push_back(s.toStdString());
+  return out;
+}
+}  // namespace
+
+bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const QString& cmdline,
+                            const QStringList& disks) {
   pause();
   try {
-    session_.load_linux(kernel.toStdString(), initrd.toStdString(), cmdline.toStdString());
+    session_.load_linux(kernel.toStdString(), initrd.toStdString(), cmdline.toStdString(), to_std(disks));
   } catch (const std::exception& e) {
     show_error(tr("Cannot load Linux kernel"), QString::fromUtf8(e.what()));
     after_load();
@@ -294,10 +303,10 @@ bool MainWindow::open_linux(const QString& kernel, const QString& initrd, const 
   return true;
 }
 
-bool MainWindow::open_firmware(const QString& disk) {
+bool MainWindow::open_firmware(const QStringList& disks, const QString& bios, const QString& vga_bios) {
   pause();
   try {
-    session_.load_firmware(disk.toStdString());
+    session_.load_firmware(to_std(disks), bios.toStdString(), vga_bios.toStdString());
   } catch (const std::exception& e) {
     show_error(tr("Cannot boot the disk image"), QString::fromUtf8(e.what()));
     after_load();

@@ -47,8 +47,12 @@ class MainWindow : public QMainWindow {
 
   // Load a kernel (errors shown in a message box and returned as false).
   bool open_multiboot(const QString& path, const QString& cmdline = {});
-  bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {});
-  bool open_firmware(const QString& disk);
+  bool open_linux(const QString& kernel, const QString& initrd = {}, const QString& cmdline = {},
+                  const QStringList& disks = {});
+  // Firmware boot of disks[0] (bios/vga_bios "" = Debian's SeaBIOS and its
+  // stdvga BIOS; vga_bios "none" = no VGA BIOS).
+  bool open_firmware(const QStringList& disks, const QString& bios = {}, const QString& vga_bios = {});
+  bool open_firmware(const QString& disk) { return open_firmware(QStringList{disk}); }
   // Boots an experiment file's workload (errors, with file:line:col, in a
   // message box and returned as false).
   bool open_experiment_file(const QString& path);

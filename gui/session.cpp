@@ -60,9 +60,12 @@ void Session::create_machine() {
   MachineConfig mc;
   mc.memory_mib = config_.memory_mib;
   machine_ = std::make_unique<Machine>(mc);
-  PcConfig pcc;  // COM1 captured in memory, VGA, PCI/IDE without disks
+  PcConfig pcc;  // COM1 captured in memory, VGA, PCI/IDE
+  if (disks_.size() > pcc.ide_disks.size())
+    throw std::invalid_argument(std::to_string(disks_.size()) +
+                                " disk images: at most 4 (IDE primary master/slave, secondary master/slave)");
+  for (size_t i = 0; i < disks_.size(); ++i) pcc.ide_disks[i] = disks_[i];
   if (kind_ == GuestKind::Firmware) {
-    pcc.ide_disks[0] = disk_;
     pcc.bios = bios_.empty() ? "/usr/share/seabios/bios-256k.bin" : bios_;
     pcc.vga_bios = vga_bios_.empty() ? "/usr/share/seabios/vgabios-stdvga.bin" : vga_bios_ == "none" ? "" : vga_bios_;
   }
@@ -91,25 +94,30 @@ void Session::load_multiboot(const std::string& kernel, const std::string& cmdli
   kernel_ = kernel;
   initrd_.clear();
   cmdline_ = cmdline;
+  disks_.clear();
   reset();
 }
 
-void Session::load_linux(const std::string& kernel, const std::string& initrd, const std::string& cmdline) {
+void Session::load_linux(const std::string& kernel, const std::string& initrd, const std::string& cmdline,
+                         const std::vector<std::string>& disks) {
   snapshot_.reset();
   campaign_.reset();
   kind_ = GuestKind::Linux;
   kernel_ = kernel;
   initrd_ = initrd;
   cmdline_ = cmdline;
+  disks_ = disks;
   reset();
 }
 
-void Session::load_firmware(const std::string& disk, const std::string& bios, const std::string& vga_bios) {
+void Session::load_firmware(const std::vector<std::string>& disks, const std::string& bios,
+                            const std::string& vga_bios) {
   snapshot_.reset();
   campaign_.reset();
   kind_ = GuestKind::Firmware;
   kernel_ = bios.empty() ? "/usr/share/seabios/bios-256k.bin" : bios;
-  disk_ = disk;
+  if (disks.empty()) throw std::invalid_argument("a firmware boot needs a disk image");
+  disks_ = disks;
   bios_ = bios;
   vga_bios_ = vga_bios;
   initrd_.clear();
@@ -125,11 +133,20 @@ void Session::load_firmware(const std::string& disk, const std::string& bios, co
 void Session::load_experiment_file(const std::string& path) {
   experiments::LoaderVars vars{{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}};
   const experiments::LoadedCampaign lc = experiments::load_campaign(path, vars);
-  const pb::MultibootBoot& mb = lc.campaign.workload().multiboot();
-  if (mb.modules_size() > 0)
-    throw std::runtime_error(path + ": multiboot modules are not loaded by the GUI (nor by campaign runs)");
+  const pb::Workload& w = lc.campaign.workload();
   config_.memory_mib = lc.campaign.machine().memory_mib();
-  load_multiboot(lc.kernel_path, mb.cmdline());
+  // The loader resolved every path against the file and checked it.
+  if (w.has_linux()) {
+    load_linux(lc.kernel_path, w.linux().initrd(), w.linux().append(),
+               std::vector<std::string>(w.linux().disks().begin(), w.linux().disks().end()));
+  } else if (w.has_firmware()) {
+    load_firmware(std::vector<std::string>(w.firmware().disks().begin(), w.firmware().disks().end()),
+                  lc.kernel_path, w.firmware().vga_bios());
+  } else {
+    if (w.multiboot().modules_size() > 0)
+      throw std::runtime_error(path + ": multiboot modules are not loaded by the GUI (nor by campaign runs)");
+    load_multiboot(lc.kernel_path, w.multiboot().cmdline());
+  }
 }
 
 void Session::load_experiment(const std::string& db_path, uint64_t id) {
@@ -434,7 +451,7 @@ std::unique_ptr<Session> Session::fork() {
   copy->kernel_ = kernel_;
   copy->initrd_ = initrd_;
   copy->cmdline_ = cmdline_;
-  copy->disk_ = disk_;
+  copy->disks_ = disks_;
   copy->bios_ = bios_;
   copy->vga_bios_ = vga_bios_;
   copy->reset();  // builds the machine and loads the kernel (symbols)
@@ -475,12 +492,12 @@ void Session::save_snapshot_file(const std::string& path) {
   d.set_initrd(absolute_path(initrd_));
   d.set_cmdline(cmdline_);
   d.set_memory_mib(config_.memory_mib);
+  for (const std::string& disk : disks_) d.add_disks(absolute_path(disk));
+  // The files create_machine() uses, defaults included.
+  for (const std::string& disk : d.disks()) add_input(meta, "disk", disk);
   if (kind_ == GuestKind::Firmware) {
-    d.set_disk(absolute_path(disk_));
     d.set_bios(absolute_path(bios_));
     d.set_vga_bios(vga_bios_ == "none" ? vga_bios_ : absolute_path(vga_bios_));
-    // The files create_machine() uses, defaults included.
-    add_input(meta, "disk", d.disk());
     add_input(meta, "BIOS", d.kernel());
     add_input(meta, "VGA BIOS",
               vga_bios_.empty() ? "/usr/share/seabios/vgabios-stdvga.bin" : vga_bios_ == "none" ? "" : d.vga_bios());
@@ -540,7 +557,7 @@ void Session::load_snapshot_file(const std::string& path) {
   kernel_ = d.kernel();
   initrd_ = d.initrd();
   cmdline_ = d.cmdline();
-  disk_ = d.disk();
+  disks_.assign(d.disks().begin(), d.disks().end());
   bios_ = d.bios();
   vga_bios_ = d.vga_bios();
   try {

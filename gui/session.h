@@ -55,14 +55,23 @@ class Session {
   // Load a kernel into a fresh machine (throws std::runtime_error naming the
   // file on bad input; the previous machine is gone then).
   void load_multiboot(const std::string& kernel, const std::string& cmdline = {});
-  void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {});
+  // `disks`: raw images on IDE primary master, primary slave, secondary
+  // master, secondary slave (at most 4; guest writes stay in an overlay).
+  void load_linux(const std::string& kernel, const std::string& initrd = {}, const std::string& cmdline = {},
+                  const std::vector<std::string>& disks = {});
   // A PC booting `disk` through firmware from the reset vector (default
   // BIOS: Debian's SeaBIOS and its stdvga VGA BIOS, as `faultline run
   // --disk`). Bad files throw std::runtime_error naming them.
-  void load_firmware(const std::string& disk, const std::string& bios = {}, const std::string& vga_bios = {});
-  // Boots the workload of an experiment (campaign) file like its golden run:
-  // its multiboot kernel and command line in a machine of its memory size
-  // (with the PC platform, as every GUI machine). Throws
+  void load_firmware(const std::vector<std::string>& disks, const std::string& bios = {},
+                     const std::string& vga_bios = {});
+  void load_firmware(const std::string& disk, const std::string& bios = {}, const std::string& vga_bios = {}) {
+    load_firmware(std::vector<std::string>{disk}, bios, vga_bios);
+  }
+  // Boots the workload of an experiment (campaign) file like its golden run
+  // (multiboot kernel and command line, Linux kernel with initrd, command
+  // line and disks, or the firmware boot of its disks) in a machine of its
+  // memory size, with the PC platform as every GUI machine; script steps
+  // are not run (the user does that by hand). Throws
   // experiments::CampaignError (every problem as file:line:col) or
   // std::runtime_error.
   void load_experiment_file(const std::string& path);
@@ -82,9 +91,10 @@ class Session {
   GuestKind kind() const { return kind_; }
   const std::string& kernel_path() const { return kernel_; }
   const std::string& initrd_path() const { return initrd_; }
-  // Firmware sessions: the disk image and the VGA BIOS as given ("" =
-  // default, "none" = no VGA BIOS); kernel_path() is the BIOS image.
-  const std::string& disk_path() const { return disk_; }
+  // Linux and firmware sessions: the IDE disk images. Firmware sessions:
+  // the VGA BIOS as given ("" = default, "none" = no VGA BIOS);
+  // kernel_path() is the BIOS image.
+  const std::vector<std::string>& disks() const { return disks_; }
   const std::string& vga_bios_path() const { return vga_bios_; }
 
   // Input given by hand (keys, mouse, COM1 bytes): the window reports it
@@ -206,7 +216,8 @@ class Session {
   static void pc_thunk(void* ctx, uint32_t lin);
 
   SessionConfig config_;
-  std::string disk_, bios_, vga_bios_;  // GuestKind::Firmware
+  std::vector<std::string> disks_;    // GuestKind::Linux, Firmware
+  std::string bios_, vga_bios_;       // GuestKind::Firmware
   GuestKind kind_ = GuestKind::None;
   std::string kernel_, initrd_, cmdline_;
   // Order matters: the injector and platform are destroyed before their

@@ -322,9 +322,15 @@ fs::path write_boot_disk(const fs::path& dir) {
 
 TEST_F(FaultExportTest, DiskAndSerialFaultsOnAFirmwareBootExportExactly) {
   const fs::path disk = write_boot_disk(dir_);
+  const fs::path second = dir_ / "second.img";
+  fs::copy_file(disk, second);
   MainWindow w;
   Session& s = w.session();
-  ASSERT_NO_THROW(s.load_firmware(disk.string()));
+  // Two disks (primary master and slave, as `--disk A --disk B`); the
+  // firmware boots the first.
+  ASSERT_TRUE(w.open_firmware(QStringList{QString::fromStdString(disk.string()), QString::fromStdString(second.string())}))
+      << w.status_text().toStdString();
+  w.pause();
   w.fault_panel()->sync_log();
   run_to_end(s);
   ASSERT_EQ(s.console_output(), "faultln!\n") << s.finish_reason();
@@ -344,6 +350,14 @@ TEST_F(FaultExportTest, DiskAndSerialFaultsOnAFirmwareBootExportExactly) {
   EXPECT_NE(s.history()[0].record.detail.find("read of lba 1 corrupted"), std::string::npos)
       << s.history()[0].record.detail;
   pb::ExperimentResult r = export_and_run(p, dir_, "corrupt");
+  {
+    // The exported workload is the session's firmware boot with both disks.
+    experiments::LoaderVars vars;
+    const experiments::LoadedCampaign lc = experiments::load_campaign(dir_ / "corrupt.textproto", vars);
+    ASSERT_EQ(lc.campaign.workload().firmware().disks_size(), 2);
+    EXPECT_EQ(lc.campaign.workload().firmware().disks(1), second.string());
+    EXPECT_EQ(lc.campaign.fault_space(0).bit_mask(), 1u);
+  }
   EXPECT_EQ(r.fault().disk().lba(), 1u);
   EXPECT_EQ(r.fault().disk().offset(), 2u);
   EXPECT_EQ(r.fault().bit_mask(), 1u);

@@ -41,5 +41,38 @@ TEST(GuiLinux, SerialConsoleInputReachesTheShell) {
   EXPECT_FALSE(w.session().finished());
 }
 
+// Experiment files with Linux and firmware workloads boot in the window like
+// their golden runs: kernel, initrd, command line and the IDE disks.
+TEST(GuiLinux, ExperimentFilesBootLinuxAndFirmwareWorkloadsWithTheirDisks) {
+  const char* dir = std::getenv("FAULTLINE_LINUX_GUEST_DIR");
+  if (!dir || !*dir) GTEST_SKIP() << "FAULTLINE_LINUX_GUEST_DIR not set";
+  const std::string examples = std::string(FAULTLINE_SOURCE_DIR) + "/experiments/examples/";
+  MainWindow w;
+  ASSERT_TRUE(w.open_experiment_file(QString::fromStdString(examples + "linux_disk_corruption.textproto")))
+      << w.status_text().toStdString();
+  Session& s = w.session();
+  EXPECT_EQ(s.kind(), GuestKind::Linux);
+  ASSERT_EQ(s.disks().size(), 1u);
+  EXPECT_EQ(s.disks()[0], std::string(dir) + "/disk.img");
+  EXPECT_EQ(s.cmdline(), "console=ttyS0 quiet fl.shell=1");
+  w.run();
+  ASSERT_TRUE(wait_for(w, "fl$ ", 0, 120'000)) << w.sim().serial_output();
+  // filerw writes, reads back and verifies a file on the disk's ext2.
+  const size_t before = w.sim().serial_output().size();
+  ASSERT_TRUE(w.send_serial("run filerw\n"));
+  ASSERT_TRUE(wait_for(w, "workload filerw: ok", before, 120'000)) << w.sim().serial_output().substr(before);
+  w.pause();
+
+  ASSERT_TRUE(w.open_experiment_file(QString::fromStdString(examples + "firmware_ivt_flips.textproto")))
+      << w.status_text().toStdString();
+  EXPECT_EQ(s.kind(), GuestKind::Firmware);
+  ASSERT_EQ(s.disks().size(), 1u);
+  EXPECT_EQ(s.kernel_path(), "/usr/share/seabios/bios-256k.bin");
+  // SeaBIOS boots syslinux from the disk, which loads Linux through BIOS calls.
+  w.run();
+  ASSERT_TRUE(wait_for(w, "faultline-init: started", 0, 180'000)) << w.sim().serial_output();
+  w.pause();
+}
+
 }  // namespace
 }  // namespace faultline::gui
