@@ -6,6 +6,8 @@
 #include <QThread>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "gui/compare_window.h"
@@ -84,6 +86,30 @@ TEST(GuiLockstep, MemoryFlipIsFoundWhenTheGuestUsesTheByteAndRunsStopThere) {
   for (int i = 0; i < 10000 && !cw->lockstep().finished(); ++i) cw->lockstep().step(100'000);
   EXPECT_NE(cw->lockstep().golden().console_output(), cw->lockstep().faulty().console_output());
   cw->close();
+}
+
+// Lockstep speed (both machines together) at the finest and the default
+// granularity; printed for the record, bounded only loosely (ASan builds on
+// a loaded host are slow).
+TEST(GuiLockstep, SpeedOfBothMachinesTogether) {
+  Session origin;
+  origin.load_multiboot(std::string(FAULTLINE_GUEST_DIR) + "/bench.elf");
+  origin.run_slice(100'000);
+  for (uint64_t granularity : {uint64_t{1}, uint64_t{1000}}) {
+    Lockstep ls(origin);
+    const uint64_t start = ls.golden().cpu()->ticks();
+    const auto t0 = std::chrono::steady_clock::now();
+    double seconds = 0;
+    while (seconds < 1.0 && !ls.finished()) {
+      for (int i = 0; i < 64; ++i) ls.step(granularity);
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    const uint64_t both = 2 * (ls.golden().cpu()->ticks() - start);
+    std::printf("lockstep granularity %llu: %.0f instructions/s (both machines together)\n",
+                static_cast<unsigned long long>(granularity), static_cast<double>(both) / seconds);
+    EXPECT_FALSE(ls.divergence()) << ls.divergence()->what;
+    EXPECT_GT(both, 1000u);
+  }
 }
 
 }  // namespace
