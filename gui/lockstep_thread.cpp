@@ -56,15 +56,7 @@ bool LockstepThread::busy() const {
 
 void LockstepThread::with_machine(const std::function<void()>& fn) {
   std::unique_lock lk(mu_);
-  if (steps_wanted_ == 0 && !busy_) {
-    lk.unlock();
-    fn();
-    return;
-  }
-  bool done = false;
-  calls_.emplace_back(&fn, &done);
-  cv_.notify_all();
-  cv_.wait(lk, [&] { return done; });
+  calls_.call(lk, cv_, steps_wanted_ == 0 && !busy_, fn);
 }
 
 LockstepThread::View LockstepThread::view() {
@@ -119,17 +111,7 @@ void LockstepThread::loop() {
     cv_.wait(lk, [&] { return quit_ || steps_wanted_ > 0 || !calls_.empty(); });
     if (quit_) break;
     // Calls between steps (the machines are idle here).
-    while (!calls_.empty()) {
-      auto [fn, done] = calls_.front();
-      calls_.pop_front();
-      busy_ = true;
-      lk.unlock();
-      (*fn)();
-      lk.lock();
-      busy_ = false;
-      *done = true;
-      cv_.notify_all();
-    }
+    calls_.run_all(lk, cv_, busy_);
     if (steps_wanted_ == 0) continue;
     busy_ = true;
     const uint64_t granularity = granularity_, wanted = steps_wanted_;

@@ -16,7 +16,6 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -26,6 +25,7 @@
 
 #include "devices/vga/image.h"
 #include "gui/lockstep.h"
+#include "gui/queued_calls.h"
 
 namespace faultline::gui {
 
@@ -82,7 +82,7 @@ class LockstepThread {
   bool quit_ = false, busy_ = false;
   uint64_t steps_wanted_ = 0;  // 0: idle; UINT64_MAX: run
   uint64_t granularity_ = 1;
-  std::deque<std::pair<const std::function<void()>*, bool*>> calls_;
+  QueuedCalls calls_;
   bool view_wanted_ = true;
   View view_;
   uint64_t steps_ = 0;
