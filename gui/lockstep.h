@@ -39,9 +39,9 @@ struct Divergence {
   enum class Kind : uint8_t { Registers, Memory, Console, Serial, Screen, Ending };
   static constexpr int kKinds = 6;
   Kind kind = Kind::Registers;
-  uint64_t tick = 0;         // golden's tick count after the step that showed it
-  uint64_t window_start = 0; // the step began here: the divergence is in (start, tick]
-  std::string what;          // "EAX 00000001 vs 00000003", "phys 0x00123456: 5a vs 5b (1 page differs)", ...
+  uint64_t tick = 0;          // golden's tick count after the step that showed it
+  uint64_t window_start = 0;  // the step began here: the divergence is in (start, tick]
+  std::string what;           // "EAX 00000001 vs 00000003", "phys 0x00123456: 5a vs 5b (1 page differs)", ...
 };
 const char* to_string(Divergence::Kind k);
 
@@ -72,8 +72,8 @@ class Lockstep {
   std::unique_ptr<Session> golden_, faulty_;
   std::optional<Divergence> first_;
   std::array<std::optional<Divergence>, Divergence::kKinds> by_kind_;
-  std::set<size_t> differ_;       // RAM pages known to differ
-  std::vector<size_t> written_;   // scratch: pages written since the last comparison
+  std::set<size_t> differ_;                      // RAM pages known to differ
+  std::vector<size_t> written_;                  // scratch: pages written since the last comparison
   size_t console_equal_ = 0, serial_equal_ = 0;  // output bytes known equal
   uint64_t screen_seen_[2] = {~uint64_t{0}, ~uint64_t{0}};  // Vga::changes() at the last screen comparison
 };

@@ -14,7 +14,9 @@ constexpr auto kBatch = std::chrono::milliseconds(10);
 constexpr uint64_t kRunForever = UINT64_MAX;
 }  // namespace
 
-LockstepThread::LockstepThread(Lockstep& lockstep) : lock_(lockstep) { worker_ = std::thread([this] { loop(); }); }
+LockstepThread::LockstepThread(Lockstep& lockstep) : lock_(lockstep) {
+  worker_ = std::thread([this] { loop(); });
+}
 
 LockstepThread::~LockstepThread() {
   {
@@ -26,19 +28,18 @@ LockstepThread::~LockstepThread() {
   worker_.join();
 }
 
-void LockstepThread::run(uint64_t granularity) {
-  std::unique_lock lk(mu_);
-  if (steps_wanted_ > 0 || busy_ || lock_.finished()) return;  // the worker is idle when it gets this far
-  granularity_ = std::max<uint64_t>(1, granularity);
-  steps_wanted_ = kRunForever;
-  cv_.notify_all();
-}
+void LockstepThread::run(uint64_t granularity) { start(kRunForever, granularity); }
 
-void LockstepThread::step(uint64_t granularity) {
+void LockstepThread::step(uint64_t granularity) { start(1, granularity); }
+
+void LockstepThread::start(uint64_t steps, uint64_t granularity) {
   std::unique_lock lk(mu_);
-  if (steps_wanted_ > 0 || busy_ || lock_.finished()) return;
+  if (steps_wanted_ > 0 || busy_ || lock_.finished()) return;  // past this the worker is idle
   granularity_ = std::max<uint64_t>(1, granularity);
-  steps_wanted_ = 1;
+  // Until the first batch publishes, view() hands out the state at the start.
+  view_ = capture();
+  view_wanted_ = false;
+  steps_wanted_ = steps;
   cv_.notify_all();
 }
 
@@ -61,18 +62,29 @@ void LockstepThread::with_machine(const std::function<void()>& fn) {
 
 LockstepThread::View LockstepThread::view() {
   std::unique_lock lk(mu_);
-  if (steps_wanted_ == 0 && !busy_) {
-    lk.unlock();
-    return capture();
+  const bool idle = steps_wanted_ == 0 && !busy_;
+  // A published frame is handed over once; one not taken yet is newer than
+  // what capture() draws (only screens changed since it was published).
+  View v;
+  if (!idle) v = view_;
+  for (int i = 0; i < 2; ++i) {
+    v.side[i].has_frame = view_.side[i].has_frame;
+    v.side[i].frame = std::move(view_.side[i].frame);
+    view_.side[i].has_frame = false;
+    view_.side[i].frame = Image{};
   }
-  View v = view_;
-  // A frame is handed over once.
-  for (Side& s : view_.side) {
-    s.has_frame = false;
-    s.frame = Image{};
+  if (!idle) {
+    view_wanted_ = true;
+    return v;
   }
-  view_wanted_ = true;
-  return v;
+  lk.unlock();
+  View now = capture();
+  for (int i = 0; i < 2; ++i)
+    if (!now.side[i].has_frame && v.side[i].has_frame) {
+      now.side[i].has_frame = true;
+      now.side[i].frame = std::move(v.side[i].frame);
+    }
+  return now;
 }
 
 LockstepThread::View LockstepThread::capture() {
@@ -131,8 +143,10 @@ void LockstepThread::loop() {
 
     lk.lock();
     steps_ += done;
-    if (stop) steps_wanted_ = 0;
-    else if (steps_wanted_ != kRunForever) steps_wanted_ -= std::min(steps_wanted_, done);
+    if (stop)
+      steps_wanted_ = 0;
+    else if (steps_wanted_ != kRunForever)
+      steps_wanted_ -= std::min(steps_wanted_, done);
     if (view_wanted_) {
       lk.unlock();
       View v = capture();

@@ -66,13 +66,14 @@ class LockstepThread {
     size_t pages_differing = 0;
     size_t injections = 0;  // faulty().history().size()
     bool finished = false;
-    uint64_t steps = 0;     // steps run by the worker so far
+    uint64_t steps = 0;  // steps run by the worker so far
   };
   // The state now when idle; while busy the one published after the latest
   // batch (and another is asked for).
   View view();
 
  private:
+  void start(uint64_t steps, uint64_t granularity);
   void loop();
   View capture();  // with the machines idle
 
@@ -83,7 +84,7 @@ class LockstepThread {
   uint64_t steps_wanted_ = 0;  // 0: idle; UINT64_MAX: run
   uint64_t granularity_ = 1;
   QueuedCalls calls_;
-  bool view_wanted_ = true;
+  bool view_wanted_ = false;
   View view_;
   uint64_t steps_ = 0;
   uint64_t frame_seen_[2] = {~uint64_t{0}, ~uint64_t{0}};  // Vga::changes() of the last captured frames

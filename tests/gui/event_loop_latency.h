@@ -53,7 +53,8 @@ class HostLateness {
             const auto t0 = std::chrono::steady_clock::now();
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
             const long long late =
-                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() -
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                    .count() -
                 5;
             if (late > worst_ms_) worst_ms_ = late;
           }
