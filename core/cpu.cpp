@@ -224,6 +224,10 @@ void Cpu::flush_tlb(bool include_global) {
   ++tlb_epoch_;
 }
 
+void Cpu::revoke_tlb_writes() {
+  for (unsigned i = 0; i < kTlbSize; ++i) tlb_[i].perm &= static_cast<uint8_t>(~(TLB_SW | TLB_UW));
+}
+
 void Cpu::flush_tlb_page(uint32_t lin) {
   TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
   if (e.lpage == (lin & ~0xFFFu)) e = TlbEntry{};

@@ -99,6 +99,10 @@ class Cpu {
   // writable in the TLB (dirty tracking).
   void (*on_page_dirty)(void* ctx, uint64_t page) = nullptr;
   void* on_page_dirty_ctx = nullptr;
+  // Drops the write permission of every TLB entry (the translations stay),
+  // so the next write to each page reports it through on_page_dirty again:
+  // for watchers that want the pages written since they last looked.
+  void revoke_tlb_writes();
 
   // ---- observation hooks (fault triggers, debuggers) ----------------------
   // Hooks cost nothing while unused: the run loop only looks at them when

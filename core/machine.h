@@ -100,6 +100,15 @@ class Machine {
   void remove_console_observer(ConsoleObserverId id);
   void clear_console_observers() { console_observers_.clear(); }
 
+  // Calls visit(page_index) for each guest RAM page written since the last
+  // call (MemFile::take_written_pages) and re-arms the CPU's reporting of
+  // writes, so the next call sees pages written again meanwhile.
+  template <typename Visit>
+  void take_written_pages(Visit&& visit) {
+    memory_.take_written_pages(visit);
+    cpu_->revoke_tlb_writes();
+  }
+
   // Schedules a device event `delay_ns` of virtual time from now.
   VirtualClock::EventId schedule_in(uint64_t delay_ns, std::function<void()> fn);
   uint64_t now_ns() const { return clock_.ticks_to_ns(cpu_->ticks()); }

@@ -1,7 +1,8 @@
 #include "gui/compare_window.h"
 
-#include <QElapsedTimer>
+#include <QCloseEvent>
 #include <QFontDatabase>
+#include <QHeaderView>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -10,6 +11,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -30,7 +32,9 @@ QString h32(uint32_t v) { return QString("%1").arg(v, 8, 16, QChar('0')).toUpper
 }  // namespace
 
 CompareWindow::CompareWindow(Session& origin, QWidget* parent)
-    : QWidget(parent, Qt::Window), lock_(std::make_unique<Lockstep>(origin)) {
+    : QWidget(parent, Qt::Window),
+      lock_(std::make_unique<Lockstep>(origin)),
+      thread_(std::make_unique<LockstepThread>(*lock_)) {
   setWindowTitle(tr("faultline — golden vs faulty (forked at tick %L1)").arg(lock_->golden().cpu()->ticks()));
   auto* sides = new QSplitter(Qt::Horizontal, this);
   const char* const names[2] = {"Golden", "Faulty"};
@@ -58,6 +62,8 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
   }
   panel_ = new FaultPanel(lock_->faulty(), this);
   panel_->setMinimumWidth(380);
+  // Injections into the faulty side happen between two lockstep steps.
+  panel_->set_machine_guard([this](const std::function<void()>& fn) { thread_->with_machine(fn); });
   sides->addWidget(panel_);
 
   granularity_ = new QSpinBox(this);
@@ -70,6 +76,16 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
   divergence_ = new QLabel(this);
   divergence_->setWordWrap(true);
   divergence_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  kinds_ = new QTableWidget(Divergence::kKinds, 3, this);
+  kinds_->setHorizontalHeaderLabels({tr("First at tick"), tr("In the step from"), tr("What")});
+  for (int k = 0; k < Divergence::kKinds; ++k)
+    kinds_->setVerticalHeaderItem(k, new QTableWidgetItem(to_string(static_cast<Divergence::Kind>(k))));
+  for (int k = 0; k < Divergence::kKinds; ++k)
+    for (int c = 0; c < 3; ++c) kinds_->setItem(k, c, new QTableWidgetItem);
+  kinds_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  kinds_->horizontalHeader()->setStretchLastSection(true);
+  kinds_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  kinds_->setMaximumHeight(kinds_->horizontalHeader()->sizeHint().height() + 6 * 26);
   auto* controls = new QHBoxLayout;
   controls->addWidget(run_);
   controls->addWidget(pause_);
@@ -79,6 +95,7 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(controls);
   layout->addWidget(divergence_);
+  layout->addWidget(kinds_);
   layout->addWidget(sides, 1);
 
   connect(run_, &QPushButton::clicked, this, &CompareWindow::run);
@@ -86,69 +103,94 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
   connect(step_, &QPushButton::clicked, this, &CompareWindow::step);
   connect(panel_, &FaultPanel::injected, this, &CompareWindow::refresh);
   timer_ = new QTimer(this);
-  timer_->setInterval(0);
-  connect(timer_, &QTimer::timeout, this, &CompareWindow::burst);
+  timer_->setInterval(40);
+  connect(timer_, &QTimer::timeout, this, &CompareWindow::poll);
   refresh();
 }
 
-CompareWindow::~CompareWindow() = default;
+CompareWindow::~CompareWindow() {
+  timer_->stop();
+  thread_.reset();  // joins the worker before the lockstep goes
+}
+
+void CompareWindow::closeEvent(QCloseEvent* event) {
+  pause();
+  QWidget::closeEvent(event);
+}
 
 void CompareWindow::set_granularity(uint64_t ticks) { granularity_->setValue(static_cast<int>(ticks)); }
 
 void CompareWindow::run() {
-  if (running_ || lock_->finished()) return;
-  running_ = true;
+  if (running() || lock_->finished()) return;
+  thread_->run(static_cast<uint64_t>(granularity_->value()));
   timer_->start();
   refresh();
 }
 
 void CompareWindow::pause() {
-  running_ = false;
+  thread_->pause();
   timer_->stop();
   refresh();
 }
 
 void CompareWindow::step() {
-  if (running_) return;
-  // An armed trigger fires inside the faulty run; log it.
-  lock_->step(static_cast<uint64_t>(granularity_->value()));
-  panel_->log_new_injections();
+  if (running() || lock_->finished()) return;
+  thread_->step(static_cast<uint64_t>(granularity_->value()));
+  timer_->start();
   refresh();
 }
 
-void CompareWindow::burst() {
-  QElapsedTimer t;
-  t.start();
-  const bool had = lock_->divergence().has_value();
-  while (t.elapsed() < 15 && !lock_->finished()) {
-    if (lock_->step(static_cast<uint64_t>(granularity_->value())) && !had) break;
-  }
-  panel_->log_new_injections();
-  if ((!had && lock_->divergence()) || lock_->finished()) {
-    pause();
-    return;
-  }
+void CompareWindow::poll() {
+  if (!running()) timer_->stop();  // the last view is taken with the worker idle
   refresh();
 }
 
 QString CompareWindow::divergence_text() const { return divergence_->text(); }
 QString CompareWindow::registers_text(bool faulty) const { return regs_[faulty ? 1 : 0]->toPlainText(); }
 
+QString CompareWindow::divergences_table_text() const {
+  QString t;
+  for (int k = 0; k < kinds_->rowCount(); ++k) {
+    t += kinds_->verticalHeaderItem(k)->text();
+    for (int c = 0; c < kinds_->columnCount(); ++c) t += "\t" + kinds_->item(k, c)->text();
+    t += "\n";
+  }
+  return t;
+}
+
 void CompareWindow::refresh() {
-  Session* s[2] = {&lock_->golden(), &lock_->faulty()};
-  const CpuState& g = s[0]->cpu()->s;
-  const CpuState& f = s[1]->cpu()->s;
+  LockstepThread::View v = thread_->view();
+  show_view(v);
+}
+
+void CompareWindow::show_view(LockstepThread::View& v) {
+  const bool busy = running();
+  // Armed triggers fire inside the faulty run: log what the session recorded.
+  if (v.injections != injections_seen_) {
+    panel_->log_new_injections();
+    injections_seen_ = v.injections;
+  }
+  const CpuState& g = v.side[0].cpu;
+  const CpuState& f = v.side[1].cpu;
   for (int i = 0; i < 2; ++i) {
-    if (PcPlatform* pc = s[i]->platform(); pc && pc->vga()) screen_[i]->set_frame(pc->vga()->render());
+    LockstepThread::Side& side = v.side[i];
+    if (side.has_frame) screen_[i]->set_frame(side.frame);
     const QString label = i == 0 ? tr("Golden") : tr("Faulty");
     status_[i]->setText(QString("<b>%1</b> — tick %L2 — %3")
                             .arg(label)
-                            .arg(s[i]->cpu()->ticks())
-                            .arg(s[i]->finished() ? QString::fromStdString(s[i]->finish_reason()).toHtmlEscaped()
-                                                  : tr("running")));
-    console_[i]->setPlainText(QString::fromLatin1(s[i]->console_output().c_str()));
-    serial_[i]->setPlainText(QString::fromLatin1(s[i]->serial_output().c_str()).remove('\r'));
-    const CpuState& me = s[i]->cpu()->s;
+                            .arg(side.ticks)
+                            .arg(side.finished ? QString::fromStdString(side.finish_reason).toHtmlEscaped()
+                                               : tr("running")));
+    // Only changed text is set again (the output can be long).
+    if (side.console != shown_console_[i]) {
+      console_[i]->setPlainText(QString::fromLatin1(side.console.c_str()));
+      shown_console_[i] = std::move(side.console);
+    }
+    if (side.serial != shown_serial_[i]) {
+      serial_[i]->setPlainText(QString::fromLatin1(side.serial.c_str()).remove('\r'));
+      shown_serial_[i] = std::move(side.serial);
+    }
+    const CpuState& me = side.cpu;
     const CpuState& other = i == 0 ? f : g;
     static const char* const kGpr[] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
     QString t;
@@ -157,13 +199,13 @@ void CompareWindow::refresh() {
     };
     for (int r = 0; r < 8; ++r) line(kGpr[r], me.gpr[r], other.gpr[r]);
     line("EIP", me.eip, other.eip);
-    line("EFLAGS", s[i]->cpu()->eflags(), s[1 - i]->cpu()->eflags());
+    line("EFLAGS", side.eflags, v.side[1 - i].eflags);
     line("CR0", me.cr0, other.cr0);
     line("CR2", me.cr2, other.cr2);
     line("CR3", me.cr3, other.cr3);
     regs_[i]->setPlainText(t);
   }
-  if (const auto& d = lock_->divergence()) {
+  if (const auto& d = v.first) {
     divergence_->setStyleSheet("QLabel { color: white; background: #c62828; padding: 4px; font-weight: bold; }");
     divergence_->setText(tr("First divergence (%1) at tick %L2 (in the step from tick %L3): %4")
                              .arg(to_string(d->kind))
@@ -172,12 +214,22 @@ void CompareWindow::refresh() {
                              .arg(QString::fromStdString(d->what)));
   } else {
     divergence_->setStyleSheet("QLabel { padding: 4px; }");
-    divergence_->setText(running_ ? tr("Running in lockstep: no divergence yet")
-                                  : tr("No divergence yet: inject a fault into the faulty side, then run"));
+    divergence_->setText(busy ? tr("Running in lockstep: no divergence yet")
+                              : tr("No divergence yet: inject a fault into the faulty side, then run"));
   }
-  run_->setEnabled(!running_ && !lock_->finished());
-  pause_->setEnabled(running_);
-  step_->setEnabled(!running_ && !lock_->finished());
+  for (int k = 0; k < Divergence::kKinds; ++k) {
+    const std::optional<Divergence>& d = v.by_kind[k];
+    QString what = d ? QString::fromStdString(d->what) : tr("equal so far");
+    if (static_cast<Divergence::Kind>(k) == Divergence::Kind::Memory && d)
+      what += v.pages_differing == 1 ? tr("; now 1 page differs") : tr("; now %1 pages differ").arg(v.pages_differing);
+    kinds_->item(k, 0)->setText(d ? QString("%L1").arg(d->tick) : QString());
+    kinds_->item(k, 1)->setText(d ? QString("%L1").arg(d->window_start) : QString());
+    kinds_->item(k, 2)->setText(what);
+    kinds_->item(k, 2)->setForeground(d ? QColor(0xc6, 0x28, 0x28) : palette().color(QPalette::Text));
+  }
+  run_->setEnabled(!busy && !v.finished);
+  pause_->setEnabled(busy);
+  step_->setEnabled(!busy && !v.finished);
 }
 
 }  // namespace faultline::gui

@@ -55,15 +55,7 @@ bool SimThread::running() const {
 
 void SimThread::with_machine(const std::function<void()>& fn) {
   std::unique_lock lk(mu_);
-  if (!want_run_ && !busy_) {
-    lk.unlock();
-    fn();
-    return;
-  }
-  bool done = false;
-  calls_.emplace_back(&fn, &done);
-  cv_.notify_all();
-  cv_.wait(lk, [&] { return done; });
+  calls_.call(lk, cv_, !want_run_ && !busy_, fn);
 }
 
 void SimThread::post_key(i8042::KeyCode key, bool pressed) {
@@ -151,17 +143,7 @@ void SimThread::loop() {
     cv_.wait(lk, [&] { return quit_ || want_run_ || !calls_.empty(); });
     if (quit_) break;
     // Calls between slices (the machine is idle here).
-    while (!calls_.empty()) {
-      auto [fn, done] = calls_.front();
-      calls_.pop_front();
-      busy_ = true;
-      lk.unlock();
-      (*fn)();
-      lk.lock();
-      busy_ = false;
-      *done = true;
-      cv_.notify_all();
-    }
+    calls_.run_all(lk, cv_, busy_);
     if (!want_run_) continue;
     apply_keys_locked();
     busy_ = true;

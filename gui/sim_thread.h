@@ -23,6 +23,7 @@
 
 #include "devices/i8042/scancodes.h"
 #include "devices/vga/image.h"
+#include "gui/queued_calls.h"
 #include "gui/session.h"
 
 namespace faultline::gui {
@@ -87,7 +88,7 @@ class SimThread {
     int dz;
   };
   std::deque<MouseEvent> mouse_;
-  std::deque<std::pair<const std::function<void()>*, bool*>> calls_;
+  QueuedCalls calls_;
   Status status_;
   std::string serial_, console_;
   bool frame_wanted_ = false, frame_new_ = false;

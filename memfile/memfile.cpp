@@ -96,7 +96,8 @@ MemFile::MemFile(UniqueFd fd, std::filesystem::path backing_file, std::size_t si
     : fd_(std::move(fd)),
       size_(size_bytes),
       backing_file_(std::move(backing_file)),
-      dirty_words_(format::bitmap_words(size_bytes)) {
+      dirty_words_(format::bitmap_words(size_bytes)),
+      written_words_(format::bitmap_words(size_bytes)) {
   void* ram = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
   if (ram == MAP_FAILED) throw_memory_file_errno(backing_file_, "cannot map");
   mapping_ = Mapping(ram, size_);
@@ -204,6 +205,7 @@ void MemFile::check_snapshot_size(const MemorySnapshot& snapshot) const {
 void MemFile::restore_snapshot(const MemorySnapshot& snapshot) {
   check_snapshot_size(snapshot);
   if (snapshot.id() != baseline_snapshot_id_) {
+    mark_dirty_range(0, size_);  // every page is replaced: written, for a watcher
     if (is_cow_mapped()) {
       map_snapshot_cow(snapshot);
       return;
@@ -211,13 +213,19 @@ void MemFile::restore_snapshot(const MemorySnapshot& snapshot) {
     std::memcpy(data(), snapshot.data(), size_);
     last_restore_pages_ = page_count();
   } else if (snapshot.id() == cow_source_id_) {
+    note_dirty_as_written();
     last_restore_pages_ = dirty_count();
     discard_private_dirty_pages(snapshot);
   } else {
+    note_dirty_as_written();
     last_restore_pages_ = dirty_count();
     copy_dirty_pages_from(snapshot);
   }
   make_baseline(snapshot.id());
+}
+
+void MemFile::note_dirty_as_written() noexcept {
+  for (std::size_t i = 0; i < dirty_words_.size(); ++i) written_words_[i] |= dirty_words_[i];
 }
 
 void MemFile::copy_dirty_pages_from(const MemorySnapshot& snapshot) noexcept {
@@ -276,6 +284,7 @@ void MemFile::map_snapshot_cow(const MemorySnapshot& snapshot) {
   }
   cow_source_id_ = snapshot.id();
   last_restore_pages_ = page_count();
+  mark_dirty_range(0, size_);  // every page is replaced: written, for a watcher
   make_baseline(snapshot.id());
 }
 

@@ -20,6 +20,12 @@
 // Writers that bypass mark_dirty() (the JIT window, the direct-execution child,
 // DMA from host code) must report their writes, or restore will miss them.
 //
+// Write watching: a second bitmap, set together with the dirty bits but left
+// alone by snapshots, tells a watcher which pages were written since it last
+// looked (take_written_pages()); the GUI's golden-versus-faulty comparison
+// uses it to compare only those pages of two machines. Restores count as
+// writes of the pages they replace.
+//
 // Restore (default): copy back from the snapshot's read-only mapping only the
 // pages whose bit is set, so restoring costs O(pages dirtied), not O(RAM). Each
 // snapshot carries a random id; if the snapshot being restored is not the
@@ -74,6 +80,7 @@ class MemFile {
     assert(paddr < size_);
     const std::uint64_t page = paddr >> kGuestPageShift;
     dirty_words_[page / 64] |= std::uint64_t{1} << (page % 64);
+    written_words_[page / 64] |= std::uint64_t{1} << (page % 64);
   }
   void mark_dirty_range(std::uint64_t paddr, std::uint64_t length) noexcept {
     if (length == 0) return;
@@ -81,6 +88,7 @@ class MemFile {
     const std::uint64_t last_page = (paddr + length - 1) >> kGuestPageShift;
     for (std::uint64_t page = paddr >> kGuestPageShift; page <= last_page; ++page) {
       dirty_words_[page / 64] |= std::uint64_t{1} << (page % 64);
+      written_words_[page / 64] |= std::uint64_t{1} << (page % 64);
     }
   }
   bool is_page_dirty(std::size_t page_index) const noexcept {
@@ -97,6 +105,19 @@ class MemFile {
   void for_each_dirty_page(Visit&& visit) const {
     for (std::size_t word_index = 0; word_index < dirty_words_.size(); ++word_index) {
       for (std::uint64_t bits = dirty_words_[word_index]; bits != 0; bits &= bits - 1) {
+        visit(word_index * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
+      }
+    }
+  }
+  // Calls visit(page_index) for each page written since the last call (or
+  // since the MemFile was made), in ascending order, and forgets them.
+  template <typename Visit>
+  void take_written_pages(Visit&& visit) {
+    for (std::size_t word_index = 0; word_index < written_words_.size(); ++word_index) {
+      std::uint64_t bits = written_words_[word_index];
+      if (bits == 0) continue;
+      written_words_[word_index] = 0;
+      for (; bits != 0; bits &= bits - 1) {
         visit(word_index * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
       }
     }
@@ -140,6 +161,7 @@ class MemFile {
 
   void check_snapshot_size(const MemorySnapshot& snapshot) const;
   void make_baseline(std::uint64_t snapshot_id) noexcept;
+  void note_dirty_as_written() noexcept;  // restore: the pages it replaces count as written
   void copy_dirty_pages_from(const MemorySnapshot& snapshot) noexcept;
   void discard_private_dirty_pages(const MemorySnapshot& cow_source) noexcept;
   // Maps `fd` at `offset` over data() with MAP_FIXED; returns errno or 0.
@@ -150,6 +172,7 @@ class MemFile {
   std::size_t size_ = 0;
   std::filesystem::path backing_file_;
   std::vector<std::uint64_t> dirty_words_;
+  std::vector<std::uint64_t> written_words_;  // write watching, see the design note
   std::uint64_t baseline_snapshot_id_ = 0;  // 0: no baseline
   std::uint64_t cow_source_id_ = 0;         // 0: mapped shared from fd_
   std::size_t last_restore_pages_ = 0;

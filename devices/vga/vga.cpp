@@ -41,6 +41,7 @@ VbeDispi::VbeDispi() : lfb_(kLfbSize, 0) { reset(); }
 Vga::Vga(std::function<uint64_t()> now_ns) : now_ns_(std::move(now_ns)) { reset(); }
 
 void Vga::reset() {
+  ++changes_;
   misc_ = kMode3Misc;
   feature_ = 0;
   seq_index_ = crtc_index_ = gc_index_ = 0;
@@ -110,6 +111,7 @@ uint32_t Vga::mem_read(uint32_t offset, unsigned size) {
 }
 
 void Vga::mem_write(uint32_t offset, unsigned size, uint32_t value) {
+  ++changes_;
   for (unsigned i = 0; i < size; ++i) mem_write_byte(offset + i, static_cast<uint8_t>(value >> (8 * i)));
 }
 

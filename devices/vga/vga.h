@@ -88,6 +88,9 @@ class VbeDispi final : public Device {
   uint32_t lfb_read(uint32_t offset, unsigned size) const;
   void lfb_write(uint32_t offset, unsigned size, uint32_t value);
 
+  // Moves on every register or framebuffer write, reset and load (not on
+  // writes through lfb()): see Vga::changes().
+  uint64_t changes() const { return changes_; }
   bool enabled() const { return enable_ & kEnabled; }
   bool dac_8bit() const { return enabled() && (enable_ & kDac8Bit); }
   // Banked access through 0xA0000-0xAFFFF while enabled.
@@ -114,6 +117,7 @@ class VbeDispi final : public Device {
   uint16_t xres_ = 0, yres_ = 0, bpp_ = 0, enable_ = 0, bank_ = 0;
   uint16_t virt_width_ = 0, virt_height_ = 0, x_offset_ = 0, y_offset_ = 0;
   bool get_caps_ = false;
+  uint64_t changes_ = 0;
 };
 
 class Vga final : public Device {
@@ -159,10 +163,19 @@ class Vga final : public Device {
   // '?'. Empty in graphics modes.
   std::string text_screen() const;
   bool text_mode() const { return !dispi_.enabled() && !(gc_[6] & 0x01); }
+  // A counter that moves whenever the picture may have changed: every port
+  // or memory-window write (dispi included), reset, load and
+  // set_plane_byte(). Equal counts mean render() and text_screen() would
+  // return the same as before, so a watcher compares screens only when it
+  // moved (the GUI's golden-versus-faulty comparison).
+  uint64_t changes() const { return changes_ + dispi_.changes(); }
 
   // Direct plane access (tests, fault injection, debugging).
   uint8_t plane_byte(unsigned plane, uint32_t offset) const { return planes_[plane][offset & 0xFFFF]; }
-  void set_plane_byte(unsigned plane, uint32_t offset, uint8_t v) { planes_[plane][offset & 0xFFFF] = v; }
+  void set_plane_byte(unsigned plane, uint32_t offset, uint8_t v) {
+    planes_[plane][offset & 0xFFFF] = v;
+    ++changes_;
+  }
 
  private:
   // ---- behaviour (vga.cpp) ----
@@ -210,6 +223,7 @@ class Vga final : public Device {
   bool dac_reading_ = false;     // last index write was 0x3C7
   std::array<uint8_t, 3> dac_pending_{};
   uint32_t status_toggle_ = 0;   // status bits without a clock
+  uint64_t changes_ = 0;
 };
 
 }  // namespace faultline

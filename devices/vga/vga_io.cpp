@@ -26,6 +26,7 @@ uint32_t Vga::read(uint32_t offset, unsigned size) {
 }
 
 void Vga::write(uint32_t offset, unsigned size, uint32_t value) {
+  ++changes_;
   for (unsigned i = 0; i < size; ++i) write_port(offset + i, static_cast<uint8_t>(value >> (8 * i)));
 }
 
@@ -127,6 +128,7 @@ void Vga::write_port(uint32_t port, uint8_t value) {
 // ---- Bochs VBE dispi -------------------------------------------------------
 
 void VbeDispi::reset() {
+  ++changes_;
   index_ = 0;
   id_ = 0xB0C5;
   xres_ = 640;
@@ -147,6 +149,7 @@ uint32_t VbeDispi::read(uint32_t offset, unsigned size) {
 }
 
 void VbeDispi::write(uint32_t offset, unsigned /*size*/, uint32_t value) {
+  ++changes_;
   if (offset == 0)
     index_ = static_cast<uint16_t>(value);
   else
@@ -231,6 +234,7 @@ uint32_t VbeDispi::lfb_read(uint32_t offset, unsigned size) const {
 }
 
 void VbeDispi::lfb_write(uint32_t offset, unsigned size, uint32_t value) {
+  ++changes_;
   for (unsigned i = 0; i < size; ++i) {
     uint32_t at = offset + i;
     if (at < kLfbSize) lfb_[at] = static_cast<uint8_t>(value >> (8 * i));

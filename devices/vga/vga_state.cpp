@@ -79,6 +79,7 @@ std::string Vga::save() const {
 }
 
 void Vga::load(const std::string& state) {
+  ++changes_;
   pb::dev::VgaState msg;
   if (!msg.ParseFromString(state)) fail("vga", "malformed state");
   if (msg.version() != kVgaStateVersion) fail("vga", "unknown state version " + std::to_string(msg.version()));
@@ -136,6 +137,7 @@ std::string VbeDispi::save() const {
 }
 
 void VbeDispi::load(const std::string& state) {
+  ++changes_;
   pb::dev::VbeDispiState msg;
   if (!msg.ParseFromString(state)) fail(name(), "malformed state");
   if (msg.version() != kDispiStateVersion) fail(name(), "unknown state version " + std::to_string(msg.version()));

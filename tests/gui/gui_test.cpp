@@ -26,6 +26,7 @@
 #include "gui/main_window.h"
 #include "gui/session.h"
 #include "gui/vga_view.h"
+#include "tests/gui/event_loop_latency.h"
 
 namespace faultline::gui {
 namespace {
@@ -218,32 +219,8 @@ namespace {
 
 // The guest runs on the worker thread: while the bench kernel runs flat
 // out, a 5 ms timer on the GUI thread must never wait more than 50 ms.
-// Gaps between the ticks of a 5 ms timer over `ms` of a real event loop
-// (the GUI thread sleeps between events, as in the application), sorted.
-std::vector<qint64> timer_gaps(int ms) {
-  QElapsedTimer clock;
-  qint64 last = 0;
-  std::vector<qint64> gaps;
-  QTimer ping;
-  ping.setInterval(5);
-  QObject::connect(&ping, &QTimer::timeout, [&] {
-    const qint64 now = clock.elapsed();
-    gaps.push_back(now - last);
-    last = now;
-  });
-  QEventLoop loop;
-  QTimer::singleShot(ms, &loop, &QEventLoop::quit);
-  clock.start();
-  ping.start();
-  loop.exec();
-  std::sort(gaps.begin(), gaps.end());
-  return gaps;
-}
-
-qint64 percentile(const std::vector<qint64>& sorted, double p) {
-  if (sorted.empty()) return 1'000'000;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())))];
-}
+using latency::percentile;
+using latency::timer_gaps;
 
 TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   MainWindow w;
@@ -257,20 +234,9 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   ASSERT_TRUE(w.running());
   // A control thread measures how late the host wakes a sleeping thread
   // meanwhile (other processes on the cores delay everyone).
-  std::atomic<bool> probing{true};
-  std::atomic<long long> host_late_ms{0};
-  std::thread probe([&] {
-    while (probing) {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      const long long late =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() - 5;
-      if (late > host_late_ms) host_late_ms = late;
-    }
-  });
+  latency::HostLateness host;
   const std::vector<qint64> gaps = timer_gaps(1500);
-  probing = false;
-  probe.join();
+  const long long host_late_ms = host.stop();
   const int ticks = static_cast<int>(gaps.size());
   const qint64 worst = gaps.empty() ? 1'000'000 : gaps.back();
   const qint64 baseline = base.empty() ? 0 : base.back();
@@ -285,7 +251,7 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
               "(paused baseline: worst %lld ms; host wake-up lateness meanwhile %lld ms); guest retired %llu "
               "instructions in 1.5 s\n",
               static_cast<long long>(worst), static_cast<long long>(percentile(gaps, 0.95)), ticks,
-              static_cast<long long>(baseline), static_cast<long long>(host_late_ms.load()),
+              static_cast<long long>(baseline), host_late_ms,
               static_cast<unsigned long long>(retired_running));
   EXPECT_LT(percentile(gaps, 0.95), 50);
   // The worst gap says something about this program only when the host
@@ -293,7 +259,7 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
   // the cores stall any thread for tens of milliseconds).
   if (baseline < 20 && host_late_ms < 20) EXPECT_LT(worst, 50);
   else std::printf("host busy (paused baseline %lld ms, wake-up lateness %lld ms): worst-gap check not meaningful here\n",
-                   static_cast<long long>(baseline), static_cast<long long>(host_late_ms.load()));
+                   static_cast<long long>(baseline), host_late_ms);
   EXPECT_GT(ticks, 100);
   // The guest really ran meanwhile: tens of millions of instructions in a
   // release-like build on an idle host; an ASan build on a loaded CI host

@@ -73,5 +73,28 @@ TEST(DirtyTracking, ClearDirtyClearsEveryPage) {
   for (std::size_t page = 0; page < kPages; ++page) EXPECT_FALSE(memory.is_page_dirty(page));
 }
 
+std::vector<std::size_t> take_written(MemFile& memory) {
+  std::vector<std::size_t> pages;
+  memory.take_written_pages([&](std::size_t page) { pages.push_back(page); });
+  return pages;
+}
+
+// Write watching: the pages written since the watcher last looked, kept
+// apart from the dirty bits (snapshots clear those, not these).
+TEST(DirtyTracking, WrittenPagesAreTakenOnceAndSurviveSnapshots) {
+  MemFile memory = MemFile::create_anonymous(kPages * kGuestPageSize);
+  memory.mark_dirty(3 * kGuestPageSize);
+  memory.mark_dirty_range(70 * kGuestPageSize - 1, 2);  // pages 69 and 70
+  const MemorySnapshot snapshot = memory.snapshot_in_memory();
+  EXPECT_EQ(memory.dirty_count(), 0u);
+  EXPECT_EQ(take_written(memory), (std::vector<std::size_t>{3, 69, 70}));
+  EXPECT_TRUE(take_written(memory).empty());  // taken
+  memory.mark_dirty(5 * kGuestPageSize);
+  memory.data()[5 * kGuestPageSize] = 1;
+  // Restoring the baseline replaces the dirty pages: written, for a watcher.
+  memory.restore_snapshot(snapshot);
+  EXPECT_EQ(take_written(memory), (std::vector<std::size_t>{5}));
+}
+
 }  // namespace
 }  // namespace faultline
