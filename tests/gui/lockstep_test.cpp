@@ -250,9 +250,8 @@ TEST(GuiLockstep, ClosingTheWindowWhileRunningJoinsTheWorker) {
 }
 
 // Lockstep speed (both machines together) at the finest and the default
-// granularity; printed for the record, bounded only loosely (ASan builds on
-// a loaded host are slow).
-// A benchmark, not a timed test: run it on purpose (docs/performance.md):
+// granularity. A benchmark, not a timed test: run it on purpose
+// (docs/performance.md):
 //   QT_QPA_PLATFORM=offscreen build/release/tests/gui/gui_tests
 //     --gtest_also_run_disabled_tests --gtest_filter='GuiLockstepBench.*'
 TEST(GuiLockstepBench, DISABLED_BothMachinesTogether) {
