@@ -17,6 +17,8 @@
 #include <QStackedWidget>
 #include <QVBoxLayout>
 #include <exception>
+#include <optional>
+#include <regex>
 #include <vector>
 
 #include "faults/registers.h"
@@ -130,9 +132,16 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   trigger_->addItem(tr("at instruction (tick)"), static_cast<int>(Trigger::Instruction));
   trigger_->addItem(tr("at virtual time (ns)"), static_cast<int>(Trigger::TimeNs));
   trigger_->addItem(tr("at PC (address or symbol)"), static_cast<int>(Trigger::Pc));
+  trigger_->addItem(tr("after a memory access (physical range)"), static_cast<int>(Trigger::MemoryAccess));
+  trigger_->addItem(tr("after a port access"), static_cast<int>(Trigger::Port));
+  trigger_->addItem(tr("on output (regex on console / COM1)"), static_cast<int>(Trigger::Output));
+  access_ = new QComboBox(this);
+  access_->addItem(tr("read/write"), static_cast<int>(Access::ReadOrWrite));
+  access_->addItem(tr("read"), static_cast<int>(Access::Read));
+  access_->addItem(tr("write"), static_cast<int>(Access::Write));
   trigger_value_ = new QLineEdit(this);
   trigger_value_->setMinimumWidth(120);
-  trigger_value_->setPlaceholderText(tr("count / ns / PC"));
+  trigger_value_->setPlaceholderText(tr("count / ns / PC / range / port / regex"));
   occurrence_ = new QSpinBox(this);
   occurrence_->setRange(1, 1'000'000);
   occurrence_->setPrefix(tr("#"));
@@ -160,6 +169,7 @@ FaultPanel::FaultPanel(Session& session, QWidget* parent) : QWidget(parent), ses
   auto* trig_row = new QHBoxLayout;
   trig_row->addWidget(trigger_, 1);
   trig_row->addWidget(trigger_value_, 1);
+  trig_row->addWidget(access_);
   trig_row->addWidget(occurrence_);
   form->addRow(tr("Trigger"), trig_row);
   auto* buttons = new QGridLayout;
@@ -219,7 +229,9 @@ void FaultPanel::form_changed() {
   bit_->setEnabled(bits && !no_model);
   value_->setEnabled((m == Model::SetValue || m == Model::Random) && !no_model);
   duration_n_->setEnabled(static_cast<Duration>(duration_->currentData().toInt()) == Duration::Intermittent);
-  occurrence_->setEnabled(static_cast<Trigger>(trigger_->currentData().toInt()) == Trigger::Pc);
+  const auto trig = static_cast<Trigger>(trigger_->currentData().toInt());
+  occurrence_->setEnabled(trig != Trigger::Instruction && trig != Trigger::TimeNs);
+  access_->setEnabled(trig == Trigger::MemoryAccess || trig == Trigger::Port);
   if (t == Target::Register) {
     auto info = faults::find_register(register_->currentText().toStdString());
     bit_->setRange(0, info ? static_cast<int>(info->bits) - 1 : 31);
@@ -310,10 +322,11 @@ void FaultPanel::set_duration(Duration d, uint64_t instructions) {
   if (instructions) duration_n_->setText(QString::number(instructions));
 }
 
-void FaultPanel::set_trigger(Trigger t, const QString& value, unsigned occurrence) {
+void FaultPanel::set_trigger(Trigger t, const QString& value, unsigned occurrence, Access access) {
   trigger_->setCurrentIndex(trigger_->findData(static_cast<int>(t)));
   trigger_value_->setText(value);
   occurrence_->setValue(static_cast<int>(occurrence));
+  access_->setCurrentIndex(access_->findData(static_cast<int>(access)));
 }
 
 QString FaultPanel::log_text() const { return log_->toPlainText(); }
@@ -522,6 +535,72 @@ bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
       f.mutable_trigger()->mutable_pc()->set_address(tv);
       f.mutable_trigger()->mutable_pc()->set_occurrence(static_cast<uint64_t>(occurrence_->value()));
       break;
+    case Trigger::MemoryAccess:
+    case Trigger::Port: {
+      const bool port = static_cast<Trigger>(trigger_->currentData().toInt()) == Trigger::Port;
+      const QString text = trigger_value_->text().trimmed();
+      uint64_t start = 0, end = 0;
+      const qsizetype dash = text.indexOf('-'), plus = text.indexOf('+');
+      if (dash > 0) {
+        if (!parse_hex(text.left(dash), start) || !parse_hex(text.mid(dash + 1), end) || end <= start) {
+          err = tr("invalid range '%1' (START-END in hex, end exclusive)").arg(text);
+          return false;
+        }
+      } else if (parse_hex(text, start)) {
+        end = start + 1;
+      } else if (!port && plus > 0 && parse_hex(text.left(plus), start)) {
+        uint64_t len = 0;
+        if (!parse_u64(text.mid(plus + 1), len) || len == 0) {
+          err = tr("invalid length in '%1'").arg(text);
+          return false;
+        }
+        end = start + len;
+      } else if (!port) {
+        // A symbol: its whole extent, or one byte at symbol+offset.
+        const SymbolTable* st = session_.symbols();
+        auto sym = st && plus < 0 ? st->find(text.toStdString()) : std::nullopt;
+        if (sym && sym->size > 0) {
+          start = sym->value;
+          end = uint64_t(sym->value) + sym->size;
+        } else if (resolve_symbol(text, start)) {
+          end = start + 1;
+        } else {
+          err = tr("invalid memory range '%1': %2").arg(text, err);
+          return false;
+        }
+      } else {
+        err = tr("invalid port '%1' (hex, or START-END)").arg(text);
+        return false;
+      }
+      if (port ? end > 0x10000 : end > 0x100000000ull) {
+        err = tr("range '%1' is beyond the %2 space").arg(text, port ? tr("I/O port") : tr("4 GiB physical"));
+        return false;
+      }
+      pb::AccessPoint* ap = port ? f.mutable_trigger()->mutable_port() : f.mutable_trigger()->mutable_memory_access();
+      ap->set_start(start);
+      ap->set_end(end);
+      const auto acc = static_cast<Access>(access_->currentData().toInt());
+      ap->set_on_read(acc != Access::Write);
+      ap->set_on_write(acc != Access::Read);
+      ap->set_occurrence(static_cast<uint64_t>(occurrence_->value()));
+      break;
+    }
+    case Trigger::Output: {
+      const std::string pattern = trigger_value_->text().toStdString();
+      if (pattern.empty()) {
+        err = tr("the output trigger needs a pattern (an ECMAScript regex)");
+        return false;
+      }
+      try {
+        std::regex re(pattern, std::regex::ECMAScript | std::regex::multiline);
+      } catch (const std::regex_error& e) {
+        err = tr("bad output pattern '%1': %2").arg(trigger_value_->text(), QString::fromUtf8(e.what()));
+        return false;
+      }
+      f.mutable_trigger()->mutable_output()->set_pattern(pattern);
+      f.mutable_trigger()->mutable_output()->set_occurrence(static_cast<uint64_t>(occurrence_->value()));
+      break;
+    }
   }
   return true;
 }

@@ -41,7 +41,8 @@ class FaultPanel : public QWidget {
   enum class Target { Register, Physical, Virtual, Symbol, Device, Disk, Serial, Irq };
   enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random, None };
   enum class Duration { Transient, Intermittent, Permanent };
-  enum class Trigger { Instruction, TimeNs, Pc };
+  enum class Trigger { Instruction, TimeNs, Pc, MemoryAccess, Port, Output };
+  enum class Access { ReadOrWrite, Read, Write };
 
   explicit FaultPanel(Session& session, QWidget* parent = nullptr);
 
@@ -61,8 +62,13 @@ class FaultPanel : public QWidget {
   void set_model(Model m);
   void set_value(uint64_t v);
   void set_duration(Duration d, uint64_t instructions = 0);
-  // Trigger value: a decimal count / ns, or a hex address or symbol for Pc.
-  void set_trigger(Trigger t, const QString& value, unsigned occurrence = 1);
+  // Trigger value: a decimal count / ns; a hex address or symbol for Pc; a
+  // physical range "START-END" (end exclusive), "START+LENGTH", a hex
+  // address (one byte) or a symbol (its extent) for MemoryAccess; a port
+  // "0x3f8" or range "0x3f8-0x400" for Port; an ECMAScript regex on the
+  // console/COM1 output for Output. `occurrence`: the N-th arrival, access
+  // or match.
+  void set_trigger(Trigger t, const QString& value, unsigned occurrence = 1, Access access = Access::ReadOrWrite);
   QString log_text() const;
   QPushButton* inject_button() const { return inject_; }
 
@@ -131,6 +137,7 @@ class FaultPanel : public QWidget {
   QComboBox* trigger_ = nullptr;
   QLineEdit* trigger_value_ = nullptr;
   QSpinBox* occurrence_ = nullptr;
+  QComboBox* access_ = nullptr;  // memory-access and port triggers
   QPushButton* inject_ = nullptr;
   QPushButton* arm_ = nullptr;
   QPushButton* disarm_ = nullptr;

@@ -391,5 +391,51 @@ TEST_F(FaultExportTest, DiskAndSerialFaultsOnAFirmwareBootExportExactly) {
   EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
 }
 
+TEST_F(FaultExportTest, AccessPortAndOutputTriggersExportAsTheTickTheyFired) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  Session& s = w.session();
+  FaultPanel* p = w.fault_panel();
+  // A register flip right after the guest's 100th write into data_buffer
+  // (the trigger fires after the access; the flip happens at the next
+  // instruction boundary).
+  p->set_register_target("ecx");
+  p->set_bit(4);
+  p->set_trigger(FaultPanel::Trigger::MemoryAccess, "data_buffer", 100, FaultPanel::Access::Write);
+  ASSERT_TRUE(p->arm()) << p->log_text().toStdString();
+  run_to_end(s);
+  ASSERT_EQ(s.history().size(), 1u) << p->log_text().toStdString();
+  const uint64_t tick = s.history()[0].record.at_instruction;
+  EXPECT_GT(tick, 0u);
+  pb::ExperimentResult r = export_and_run(p, dir_, "memory_access");
+  EXPECT_EQ(r.trigger_instruction(), tick);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+
+  // On the output: once "checksum=" was printed, flip a bit of ESP.
+  w.reset();
+  p->set_register_target("esp");
+  p->set_bit(2);
+  p->set_trigger(FaultPanel::Trigger::Output, "checksum=", 1);
+  ASSERT_TRUE(p->arm()) << p->log_text().toStdString();
+  run_to_end(s);
+  ASSERT_EQ(s.history().size(), 1u) << p->log_text().toStdString();
+  r = export_and_run(p, dir_, "output");
+  EXPECT_EQ(r.trigger_instruction(), s.history()[0].record.at_instruction);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+
+  // Bad trigger values are refused with what is wrong.
+  w.reset();
+  p->set_trigger(FaultPanel::Trigger::Port, "zz");
+  EXPECT_FALSE(p->arm());
+  EXPECT_NE(p->log_text().indexOf("invalid port 'zz'"), -1) << p->log_text().toStdString();
+  p->set_trigger(FaultPanel::Trigger::MemoryAccess, "0x2000-0x1000");
+  EXPECT_FALSE(p->arm());
+  EXPECT_NE(p->log_text().indexOf("invalid range '0x2000-0x1000'"), -1) << p->log_text().toStdString();
+  p->set_trigger(FaultPanel::Trigger::Output, "(unclosed");
+  EXPECT_FALSE(p->arm());
+  EXPECT_NE(p->log_text().indexOf("bad output pattern '(unclosed'"), -1) << p->log_text().toStdString();
+  EXPECT_TRUE(s.history().empty());
+}
+
 }  // namespace
 }  // namespace faultline::gui
