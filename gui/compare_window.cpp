@@ -101,7 +101,12 @@ CompareWindow::CompareWindow(Session& origin, QWidget* parent)
   connect(run_, &QPushButton::clicked, this, &CompareWindow::run);
   connect(pause_, &QPushButton::clicked, this, &CompareWindow::pause);
   connect(step_, &QPushButton::clicked, this, &CompareWindow::step);
-  connect(panel_, &FaultPanel::injected, this, &CompareWindow::refresh);
+  // A fault applied between steps is compared at once, so the table shows
+  // the tick it was applied at.
+  connect(panel_, &FaultPanel::injected, this, [this] {
+    thread_->with_machine([this] { lock_->compare_now(); });
+    refresh();
+  });
   timer_ = new QTimer(this);
   timer_->setInterval(40);
   connect(timer_, &QTimer::timeout, this, &CompareWindow::poll);
@@ -207,11 +212,12 @@ void CompareWindow::show_view(LockstepThread::View& v) {
   }
   if (const auto& d = v.first) {
     divergence_->setStyleSheet("QLabel { color: white; background: #c62828; padding: 4px; font-weight: bold; }");
-    divergence_->setText(tr("First divergence (%1) at tick %L2 (in the step from tick %L3): %4")
+    const QString where = d->window_start == d->tick ? tr("(applied between steps)")
+                                                     : tr("(in the step from tick %L1)").arg(d->window_start);
+    divergence_->setText(tr("First divergence (%1) at tick %L2 %3: %4")
                              .arg(to_string(d->kind))
                              .arg(d->tick)
-                             .arg(d->window_start)
-                             .arg(QString::fromStdString(d->what)));
+                             .arg(where, QString::fromStdString(d->what)));
   } else {
     divergence_->setStyleSheet("QLabel { padding: 4px; }");
     divergence_->setText(busy ? tr("Running in lockstep: no divergence yet")

@@ -161,6 +161,11 @@ void Lockstep::compare(uint64_t window_start) {
                "; faulty: " + (faulty_->finished() ? faulty_->finish_reason() : std::string("running")));
 }
 
+const std::optional<Divergence>& Lockstep::compare_now() {
+  compare(golden_->cpu()->ticks());
+  return first_;
+}
+
 const std::optional<Divergence>& Lockstep::step(uint64_t ticks) {
   const uint64_t start = golden_->cpu()->ticks();
   // Both run to the same tick (a run may stop early, e.g. at an end).

@@ -55,6 +55,10 @@ class Lockstep {
   // Runs both `ticks` instruction ticks further and compares; returns the
   // first divergence once there is one (found now or earlier).
   const std::optional<Divergence>& step(uint64_t ticks);
+  // Compares without stepping (after a hand injection between steps: a
+  // memory or register fault then shows at the tick it was applied, with
+  // window_start == tick).
+  const std::optional<Divergence>& compare_now();
   // The overall first divergence, and the first of each kind.
   const std::optional<Divergence>& divergence() const { return first_; }
   const std::optional<Divergence>& first(Divergence::Kind k) const { return by_kind_[static_cast<int>(k)]; }

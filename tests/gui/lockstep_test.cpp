@@ -73,16 +73,21 @@ TEST(GuiLockstep, RegisterFlipDivergesAtTheNextInstructionAndIsShown) {
   p->set_bit(30);
   ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
   EXPECT_EQ(w.session().cpu()->s.gpr[6], cw->lockstep().golden().cpu()->s.gpr[6]);  // origin untouched
+  // Compared at once: the divergence is at the tick the fault was applied.
+  ASSERT_TRUE(cw->lockstep().divergence());
+  EXPECT_EQ(cw->lockstep().divergence()->tick, 200'000u);
+  EXPECT_TRUE(cw->divergence_text().contains("at tick 200,000 (applied between steps)"))
+      << cw->divergence_text().toStdString();
   cw->step();
   ASSERT_TRUE(wait_idle(cw));
   ASSERT_TRUE(cw->lockstep().divergence());
   const Divergence& d = *cw->lockstep().divergence();
   EXPECT_EQ(d.kind, Kind::Registers);
   EXPECT_EQ(d.window_start, 200'000u);
-  EXPECT_EQ(d.tick, 200'001u);
+  EXPECT_EQ(d.tick, 200'000u);
   EXPECT_NE(d.what.find("ESI"), std::string::npos) << d.what;
   ASSERT_TRUE(cw->lockstep().first(Kind::Registers));
-  EXPECT_EQ(cw->lockstep().first(Kind::Registers)->tick, 200'001u);
+  EXPECT_EQ(cw->lockstep().first(Kind::Registers)->tick, 200'000u);
   EXPECT_FALSE(cw->lockstep().first(Kind::Memory));  // a register, not RAM
   EXPECT_TRUE(cw->divergence_text().contains("First divergence (registers) at tick")) << cw->divergence_text().toStdString();
   EXPECT_TRUE(cw->registers_text(true).contains("≠ ESI")) << cw->registers_text(true).toStdString();
@@ -120,7 +125,7 @@ TEST(GuiLockstep, MemoryFlipShowsInMemoryAtOnceAndLaterInRegistersAndOutput) {
   ASSERT_TRUE(ls.first(Kind::Memory));
   const Divergence mem = *ls.first(Kind::Memory);
   EXPECT_EQ(mem.window_start, 200'000u);
-  EXPECT_EQ(mem.tick, 200'001u);
+  EXPECT_EQ(mem.tick, 200'000u);  // compared when the fault was applied
   char where[32];
   std::snprintf(where, sizeof where, "phys 0x%08x: ", target);
   EXPECT_EQ(mem.what.rfind(where, 0), 0u) << mem.what;
