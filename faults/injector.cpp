@@ -415,7 +415,7 @@ void FaultInjector::trigger_met_deferred() {
 
 void FaultInjector::fire() {
   trigger_done_ = true;
-  remove_trigger_hooks();
+  remove_trigger_hooks(false);
   apply();
 }
 
@@ -489,11 +489,16 @@ void FaultInjector::sync_watches() {
   if (enforcing_)
     for (uint32_t b : cell_) my_watches_.push_back({b, b + 1, false, true});
   for (const Cpu::PhysWatch& w : my_watches_) cpu.phys_watches.push_back(w);
-  set_watch_hook(!my_watches_.empty());
+  // The hook slot stays taken until disarm() (see unhook below).
+  if (!my_watches_.empty()) set_watch_hook(true);
   cpu.hooks_changed();
 }
 
-void FaultInjector::remove_trigger_hooks() {
+// `unhook`: also give back the chained hook slots (Cpu::on_pc, Bus::
+// io_observer). Only disarm() does: another injector armed later may have
+// chained behind this one, and the chain stays intact when injectors give
+// their slots back in the reverse order of taking them.
+void FaultInjector::remove_trigger_hooks(bool unhook) {
   Cpu& cpu = m_.cpu();
   cancel(trigger_event_);
   cancel(deferred_event_);
@@ -501,14 +506,14 @@ void FaultInjector::remove_trigger_hooks() {
     auto it = std::find(cpu.pc_breakpoints.begin(), cpu.pc_breakpoints.end(), pc_address_);
     if (it != cpu.pc_breakpoints.end()) cpu.pc_breakpoints.erase(it);
     pc_bp_ = false;
-    set_pc_hook(false);
     cpu.hooks_changed();
   }
   if (trigger_watch_) {
     trigger_watch_ = false;
     sync_watches();
   }
-  if (io_hooked_) {
+  if (unhook) set_pc_hook(false);
+  if (io_hooked_ && unhook) {
     m_.bus().io_observer = std::move(prev_io_observer_);
     prev_io_observer_ = nullptr;
     io_hooked_ = false;
@@ -526,13 +531,14 @@ void FaultInjector::remove_trigger_hooks() {
 }
 
 void FaultInjector::disarm() {
-  remove_trigger_hooks();
+  remove_trigger_hooks(true);
   cancel(window_event_);
   remove_platform_hooks();
   if (enforcing_) {
     enforcing_ = false;
     sync_watches();
   }
+  set_watch_hook(false);
   armed_ = false;
 }
 

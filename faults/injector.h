@@ -106,8 +106,14 @@
 // Bus::io_observer (the previous values are chained and restored) and adds
 // its own entries to pc_breakpoints / phys_watches and a console observer.
 // The injector must be destroyed (or disarmed) before its Machine.
-// At most one FaultInjector may hook a Machine at a time. Nothing is
-// installed while nothing is armed. The injector never stops the run.
+// Several FaultInjectors may hook one Machine when they are disarmed (or
+// destroyed) in the reverse order of their arming: each chains the single
+// hook slots it finds (Cpu::on_pc, Cpu::on_watch, Bus::io_observer, the
+// UARTs' filters, the PIC line filter) and keeps its place in the chains
+// until disarm(), even after its trigger fired, so a later injector's link
+// is never cut. The IDE fault hook of a drive is not chained: one disk
+// fault per drive at a time. Nothing is installed while nothing is armed.
+// The injector never stops the run.
 // Campaign use: restore a checkpoint, arm, run, read record(), disarm.
 // Disarm before Machine::restore() or Machine::checkpoint(): pending trigger
 // or window events are clock events, and checkpoint() refuses to run with
@@ -180,7 +186,7 @@ class FaultInjector {
   void apply();
   void end_window();
   void enforce(uint32_t paddr, unsigned size);
-  void remove_trigger_hooks();
+  void remove_trigger_hooks(bool unhook);
   void sync_watches();
   void set_pc_hook(bool on);
   void set_watch_hook(bool on);

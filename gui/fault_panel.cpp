@@ -679,7 +679,7 @@ bool FaultPanel::arm() {
 
 void FaultPanel::disarm() {
   with_machine([&] { session_.disarm(); });
-  log(tr("disarmed"));
+  log(tr("disarmed every hand-made fault"));
 }
 
 void FaultPanel::log_new_injections() {

@@ -31,6 +31,7 @@ bool is_stream_fault(const pb::Fault& f) {
 Session::Session(const SessionConfig& config) : config_(config) {}
 
 Session::~Session() {
+  disarm_all();
   injector_.reset();
   platform_.reset();
   machine_.reset();
@@ -39,6 +40,7 @@ Session::~Session() {
 }
 
 void Session::drop_machine() {
+  disarm_all();
   injector_.reset();
   platform_.reset();  // before the machine it hooks
   machine_.reset();
@@ -48,7 +50,26 @@ void Session::drop_machine() {
   history_.clear();
   output_.clear();
   first_input_.reset();
-  armed_pending_ = false;
+}
+
+void Session::disarm_all() {
+  while (!active_.empty()) {
+    active_.back().injector->disarm();
+    active_.pop_back();
+  }
+}
+
+faults::FaultInjector& Session::new_injector(const pb::Fault& fault) {
+  if (!machine_) throw std::logic_error("no machine: load a kernel first");
+  if (kind_ == GuestKind::Experiment)
+    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
+  if (fault.has_disk())
+    for (const Active& a : active_)
+      if (a.fault.has_disk() && a.fault.disk().drive() == fault.disk().drive())
+        throw std::invalid_argument("a disk fault on drive " + std::to_string(fault.disk().drive()) +
+                                    " is already active (one per drive): disarm it first");
+  active_.push_back({std::make_unique<faults::FaultInjector>(*machine_, symbols(), platform_.get()), fault, false});
+  return *active_.back().injector;
 }
 
 void Session::note_input(const char* what) {
@@ -151,10 +172,7 @@ void Session::load_experiment_file(const std::string& path) {
 
 void Session::load_experiment(const std::string& db_path, uint64_t id) {
   snapshot_.reset();
-  injector_.reset();
-  platform_.reset();
-  machine_.reset();
-  rig_.reset();
+  drop_machine();
   campaign_.reset();
   kind_ = GuestKind::None;
   store::Store db = store::Store::open(db_path);
@@ -321,52 +339,63 @@ const std::string& Session::serial_output() const {
 }
 
 faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
-  if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  if (kind_ == GuestKind::Experiment)
-    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
-  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols(), platform_.get());
-  armed_pending_ = false;
-  injector_->inject_now(fault);
-  const faults::InjectionRecord rec = injector_->record();
+  faults::FaultInjector& inj = new_injector(fault);
+  try {
+    inj.inject_now(fault);
+  } catch (...) {
+    active_.pop_back();
+    throw;
+  }
+  const faults::InjectionRecord rec = inj.record();
   if (rec.injected) {
     history_.push_back({fault, rec});
   } else if (is_stream_fault(fault)) {
-    // Armed now; it enters the history at its first hit (poll_armed).
-    armed_fault_ = fault;
-    armed_pending_ = true;
+    active_.back().pending = true;  // armed now; it enters the history at its first hit (poll_armed)
+  } else {
+    inj.disarm();  // not applied (e.g. an unmapped address): nothing stays
+    active_.pop_back();
   }
   return rec;
 }
 
 void Session::arm(const pb::Fault& fault) {
-  if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  if (kind_ == GuestKind::Experiment)
-    throw std::logic_error("a replayed experiment's fault is armed on this machine; inject by hand in a normal session");
-  if (!injector_) injector_ = std::make_unique<faults::FaultInjector>(*machine_, symbols(), platform_.get());
-  armed_pending_ = false;
-  injector_->arm(fault);
-  armed_fault_ = fault;
-  armed_pending_ = true;
+  faults::FaultInjector& inj = new_injector(fault);
+  try {
+    inj.arm(fault);
+  } catch (...) {
+    active_.pop_back();
+    throw;
+  }
+  active_.back().pending = true;
   poll_armed();  // an instruction trigger already reached fires at arming
 }
 
 void Session::disarm() {
-  if (kind_ == GuestKind::Experiment || !injector_) return;
-  injector_->disarm();
-  armed_pending_ = false;
+  if (kind_ == GuestKind::Experiment) return;
+  disarm_all();
 }
 
-bool Session::trigger_pending() const { return armed_pending_; }
+bool Session::trigger_pending() const {
+  for (const Active& a : active_)
+    if (a.pending) return true;
+  return false;
+}
 
 bool Session::poll_armed() {
-  if (!armed_pending_ || !injector_) return false;
-  const faults::InjectionRecord& rec = injector_->record();
-  if (is_stream_fault(armed_fault_) && !rec.injected) return false;  // armed, no transfer hit yet
-  if (!rec.injected && rec.detail.empty()) return false;
-  armed_pending_ = false;
-  if (!rec.injected) return false;  // fired, but could not apply (e.g. unmapped)
-  history_.push_back({armed_fault_, rec});
-  return true;
+  std::vector<HandInjection> fired;
+  for (Active& a : active_) {
+    if (!a.pending) continue;
+    const faults::InjectionRecord& rec = a.injector->record();
+    if (is_stream_fault(a.fault) && !rec.injected) continue;  // armed, no transfer hit yet
+    if (!rec.injected && rec.detail.empty()) continue;         // trigger not reached
+    a.pending = false;
+    if (rec.injected) fired.push_back({a.fault, rec});  // else fired but could not apply (e.g. unmapped)
+  }
+  std::stable_sort(fired.begin(), fired.end(), [](const HandInjection& x, const HandInjection& y) {
+    return x.record.at_instruction < y.record.at_instruction;
+  });
+  history_.insert(history_.end(), fired.begin(), fired.end());
+  return !fired.empty();
 }
 
 void Session::install_breakpoint_hook() {
@@ -407,15 +436,14 @@ std::optional<uint32_t> Session::take_breakpoint_hit() {
 
 void Session::check_snapshot_allowed(const char* what) {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
-  if (armed_pending_) throw std::logic_error(std::string("a fault trigger is armed: disarm it before ") + what);
-  if (!history_.empty()) {
-    const auto d = history_.back().fault.duration().kind_case();
-    if (injector_ && injector_->armed() &&
-        (d == pb::Duration::kPermanent || d == pb::Duration::kIntermittentInstructions))
+  if (trigger_pending()) throw std::logic_error(std::string("a fault trigger is armed: disarm it before ") + what);
+  for (const Active& a : active_) {
+    const auto d = a.fault.duration().kind_case();
+    if (d == pb::Duration::kPermanent || d == pb::Duration::kIntermittentInstructions)
       throw std::logic_error(std::string("a permanent or intermittent fault is being enforced: disarm it before ") +
                              what);
   }
-  if (injector_) injector_->disarm();  // nothing left to do for a transient fault
+  disarm_all();  // nothing left to do for transient faults
 }
 
 void Session::save_snapshot() {
@@ -430,8 +458,7 @@ void Session::save_snapshot() {
 
 void Session::load_snapshot() {
   if (!machine_ || !snapshot_) throw std::logic_error("no snapshot saved");
-  if (injector_) injector_->disarm();
-  armed_pending_ = false;
+  disarm_all();
   machine_->restore(*snapshot_);
   history_ = snapshot_history_;
   output_ = snapshot_output_;
@@ -444,7 +471,7 @@ void Session::load_snapshot() {
 std::unique_ptr<Session> Session::fork() {
   if (!machine_) throw std::logic_error("no machine: load a kernel first");
   if (kind_ == GuestKind::Experiment) throw std::logic_error("a replayed experiment cannot be forked");
-  if (armed_pending_) throw std::logic_error("a fault trigger is armed: disarm it before forking");
+  if (trigger_pending()) throw std::logic_error("a fault trigger is armed: disarm it before forking");
   const Machine::Checkpoint cp = machine_->checkpoint();
   auto copy = std::make_unique<Session>(config_);
   copy->kind_ = kind_;

@@ -128,11 +128,13 @@ class Session {
   // session.h): debug console and COM1 bytes interleaved in write order.
   const std::string& output() const;
 
-  // Hand-made faults go through one FaultInjector per machine (a Machine
-  // takes at most one): inject_now() applies `fault` now (trigger ignored),
-  // arm() waits for its trigger; either replaces (disarms) the fault before,
-  // so a permanent fault stays enforced until the next injection, disarm()
-  // or reset. Both throw std::invalid_argument for a fault that cannot be
+  // Hand-made faults: each gets its own FaultInjector, chained behind the
+  // ones before (faults/injector.h), so several can be active at once (a
+  // permanent cell, an armed trigger and a disk error, say). inject_now()
+  // applies `fault` now (trigger ignored), arm() waits for its trigger;
+  // both add to what is active. disarm() ends them all (in reverse order),
+  // as do reset and loading a snapshot. A second disk fault on a drive that
+  // has one active is refused (the drive has one fault hook). Both throw std::invalid_argument for a fault that cannot be
   // applied and std::logic_error without a machine or in a replay. A disk,
   // serial or lost-IRQ fault injected now is armed on the stream: its
   // record says "armed" (injected false) and it stays pending
@@ -140,10 +142,14 @@ class Session {
   faults::InjectionRecord inject_now(const pb::Fault& fault);
   void arm(const pb::Fault& fault);
   void disarm();
-  // True while an armed trigger has not fired yet.
+  // True while an armed trigger has not fired yet (or a stream fault has
+  // not hit yet).
   bool trigger_pending() const;
-  // Call after running: if the armed fault fired since the last call, adds
-  // it to the history and returns true.
+  // Hand-made faults active now (armed, enforced, or applied and not yet
+  // disarmed).
+  size_t active_faults() const { return active_.size(); }
+  // Call after running: adds the armed faults that fired since the last
+  // call to the history (in the order they fired); true if there was one.
   bool poll_armed();
 
   // Every applied hand-made fault since the machine was (re)started, in
@@ -226,20 +232,26 @@ class Session {
   std::unique_ptr<campaign::Rig> rig_;  // experiment replay: the rig whose hooks the machine carries
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<PcPlatform> platform_;
-  std::unique_ptr<faults::FaultInjector> injector_;
+  std::unique_ptr<faults::FaultInjector> injector_;  // experiment replay: the stored fault
+  struct Active {
+    std::unique_ptr<faults::FaultInjector> injector;
+    pb::Fault fault;
+    bool pending = false;  // armed, not fired (or no stream hit) yet
+  };
+  std::vector<Active> active_;  // hand-made faults, in arming order
+  void disarm_all();            // in reverse order, then gone
+  faults::FaultInjector& new_injector(const pb::Fault& fault);
   pb::ExperimentResult stored_;
   std::vector<HandInjection> history_;
   std::optional<InputNote> first_input_, snapshot_input_;
   std::string output_, snapshot_output_;  // merged console + COM1 (output())
   std::unique_ptr<ElfImage> image_;
-  bool armed_pending_ = false;
   std::vector<uint32_t> breakpoints_, installed_bps_;
   std::optional<uint32_t> bp_hit_;
   std::unique_ptr<Machine::Checkpoint> snapshot_;
   std::vector<HandInjection> snapshot_history_;
   bool snapshot_finished_ = false;
   std::string snapshot_reason_;
-  pb::Fault armed_fault_;
   std::string db_path_, verdict_;
   uint64_t experiment_id_ = 0, limit_ticks_ = 0;
   bool finished_ = false;

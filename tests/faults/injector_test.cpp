@@ -187,8 +187,12 @@ TEST_F(InjectorTest, RegisterFlipAtThirdPcArrival) {
   EXPECT_EQ(m_.cpu().s.gpr[EAX], 0x100u);
   EXPECT_EQ(m_.cpu().s.gpr[ECX], 5u);
   EXPECT_TRUE(m_.cpu().pc_breakpoints.empty());
-  EXPECT_EQ(m_.cpu().on_pc, nullptr);
+  // The hook slot stays chained until disarm (injectors armed later may
+  // chain behind it); disarm gives it back.
+  EXPECT_NE(m_.cpu().on_pc, nullptr);
   EXPECT_EQ(inj.record().detail, "eax 0x00000000->0x00000100");
+  inj.disarm();
+  EXPECT_EQ(m_.cpu().on_pc, nullptr);
 }
 
 TEST_F(InjectorTest, PermanentStuckAtOneSurvivesGuestWrite) {
@@ -277,6 +281,7 @@ TEST_F(InjectorTest, MemoryAccessTriggerFiresAfterTheNthWrite) {
   EXPECT_EQ(inj.record().at_instruction, 7u);
   EXPECT_EQ(peek32(kData), 0x102u);
   EXPECT_TRUE(m_.cpu().phys_watches.empty());
+  inj.disarm();
   EXPECT_EQ(m_.cpu().on_watch, nullptr);
 }
 
@@ -296,6 +301,7 @@ TEST_F(InjectorTest, PortTriggerFiresOnTheNthAccess) {
   ASSERT_TRUE(inj.record().injected);
   EXPECT_EQ(inj.record().at_instruction, 3u);  // after the out at tick 2 (0x81 does not count)
   EXPECT_EQ(m_.cpu().s.gpr[EDX], 2u);
+  inj.disarm();
   EXPECT_FALSE(static_cast<bool>(m_.bus().io_observer));
 }
 
@@ -347,6 +353,36 @@ TEST_F(InjectorTest, OutputPatternAcrossLines) {
   run_to(1);
   ASSERT_TRUE(inj.record().injected);
   EXPECT_EQ(m_.cpu().s.gpr[EDI], 8u);
+}
+
+TEST_F(InjectorTest, TwoInjectorsChainAndComeOffInReverseOrder) {
+  // loop: inc ecx; cmp ecx, 5; jne loop; jmp $
+  code({0x41, 0x83, 0xF9, 0x05, 0x75, 0xFA, 0xEB, 0xFE});
+  m_.cpu().s.gpr[EAX] = 0;
+  m_.cpu().s.gpr[EDX] = 0;
+  FaultInjector first(m_, nullptr), second(m_, nullptr);
+  // `first` fires at the 2nd arrival at the loop head, `second` (chained
+  // behind it) at the 4th: the first firing must not cut the second's link.
+  pb::Fault a = reg_flip("eax", 0x1);
+  a.mutable_trigger()->mutable_pc()->set_address(kCode);
+  a.mutable_trigger()->mutable_pc()->set_occurrence(2);
+  first.arm(a);
+  pb::Fault b = reg_flip("edx", 0x10);
+  b.mutable_trigger()->mutable_pc()->set_address(kCode);
+  b.mutable_trigger()->mutable_pc()->set_occurrence(4);
+  second.arm(b);
+  run_to(40);
+  ASSERT_TRUE(first.record().injected);
+  ASSERT_TRUE(second.record().injected);
+  EXPECT_EQ(first.record().at_instruction, 3u);
+  EXPECT_EQ(second.record().at_instruction, 9u);
+  EXPECT_EQ(m_.cpu().s.gpr[EAX], 1u);
+  EXPECT_EQ(m_.cpu().s.gpr[EDX], 0x10u);
+  second.disarm();
+  EXPECT_NE(m_.cpu().on_pc, nullptr);  // first's link
+  first.disarm();
+  EXPECT_EQ(m_.cpu().on_pc, nullptr);
+  EXPECT_TRUE(m_.cpu().pc_breakpoints.empty());
 }
 
 TEST_F(InjectorTest, DisarmRemovesEveryHook) {

@@ -7,6 +7,7 @@
 #include <QThread>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -435,6 +436,70 @@ TEST_F(FaultExportTest, AccessPortAndOutputTriggersExportAsTheTickTheyFired) {
   EXPECT_FALSE(p->arm());
   EXPECT_NE(p->log_text().indexOf("bad output pattern '(unclosed'"), -1) << p->log_text().toStdString();
   EXPECT_TRUE(s.history().empty());
+}
+
+TEST_F(FaultExportTest, SeveralHandMadeFaultsAreActiveAtOnce) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  Session& s = w.session();
+  s.run_slice(1000);
+  FaultPanel* p = w.fault_panel();
+  // A cell held stuck for the whole run ...
+  p->set_symbol_target("data_buffer+0x100");
+  p->set_width(4);
+  p->set_model(FaultPanel::Model::StuckAt1);
+  p->set_bit(27);
+  p->set_duration(FaultPanel::Duration::Permanent);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  // ... and, later, a register flip when the checksum starts.
+  p->set_register_target("esi");
+  p->set_model(FaultPanel::Model::BitFlip);
+  p->set_bit(0);
+  p->set_duration(FaultPanel::Duration::Transient);
+  p->set_trigger(FaultPanel::Trigger::Pc, "compute_checksum", 1);
+  ASSERT_TRUE(p->arm()) << p->log_text().toStdString();
+  EXPECT_EQ(s.active_faults(), 2u);
+  EXPECT_TRUE(s.trigger_pending());
+  run_to_end(s);
+  ASSERT_EQ(s.history().size(), 2u);
+  EXPECT_TRUE(s.history()[0].fault.duration().permanent());
+  EXPECT_EQ(s.history()[1].fault.register_name(), "esi");
+  EXPECT_GT(s.history()[1].record.at_instruction, s.history()[0].record.at_instruction);
+  // The stuck bit held through the guest's writes while the PC trigger
+  // (chained behind it) fired.
+  const auto sym = s.symbols()->find("data_buffer");
+  ASSERT_TRUE(sym);
+  uint32_t word = 0;
+  std::memcpy(&word, s.machine()->memory().data() + sym->value + 0x100, 4);
+  EXPECT_NE(word & (1u << 27), 0u);
+  EXPECT_FALSE(p->export_to(QString::fromStdString((dir_ / "two.textproto").string())));
+  EXPECT_NE(p->log_text().indexOf("2 faults were injected since the last reset"), -1);
+  p->disarm();
+  EXPECT_EQ(s.active_faults(), 0u);
+}
+
+TEST_F(FaultExportTest, OneDiskFaultPerDriveAtATime) {
+  const fs::path disk = write_boot_disk(dir_);
+  const fs::path second = dir_ / "second.img";
+  fs::copy_file(disk, second);
+  MainWindow w;
+  ASSERT_TRUE(w.open_firmware(QStringList{QString::fromStdString(disk.string()), QString::fromStdString(second.string())}));
+  w.pause();
+  FaultPanel* p = w.fault_panel();
+  p->set_disk_target(0, 100, 1, pb::DISK_READ_ERROR);
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  EXPECT_NE(p->log_text().indexOf("hits the next matching transfer"), -1) << p->log_text().toStdString();
+  p->set_disk_target(0, 1, 1, pb::DISK_READ_ERROR);
+  EXPECT_FALSE(p->inject());
+  EXPECT_NE(p->log_text().indexOf("a disk fault on drive 0 is already active"), -1) << p->log_text().toStdString();
+  p->set_disk_target(1, 1, 1, pb::DISK_READ_ERROR);
+  EXPECT_TRUE(p->inject()) << p->log_text().toStdString();
+  EXPECT_EQ(w.session().active_faults(), 2u);
+  // Neither sector is read by the boot: the boot ends as without faults.
+  run_to_end(w.session());
+  EXPECT_EQ(w.session().console_output(), "faultln!\n");
+  EXPECT_TRUE(w.session().history().empty());
+  EXPECT_TRUE(w.session().trigger_pending());
 }
 
 }  // namespace
