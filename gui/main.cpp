@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
   else if (firmware) loaded = window.open_firmware(disks, bios, vga_bios);
   else if (!snapshot.isEmpty()) loaded = window.load_snapshot_file(snapshot);
   if (!loaded) {
-    std::fprintf(stderr, "faultline-gui: cannot load the kernel\n");
+    // The window shows the reason; say it here too for scripts.
+    std::fprintf(stderr, "faultline-gui: %s\n", window.status_text().toLocal8Bit().constData());
     if (shot_ms >= 0) return 65;
   }
   if (compare_at >= 0) {
