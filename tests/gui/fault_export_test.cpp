@@ -236,20 +236,24 @@ pb::ExperimentResult export_and_run(FaultPanel* p, const fs::path& dir, const st
   return run_exported(file, dir / (name + ".db"));
 }
 
+// Bit 27 of the word at data_buffer+0x100 stuck at 1 for the rest of the
+// run (the checksum kernel fills the buffer later: only enforcement keeps it).
+bool inject_stuck_buffer_bit(FaultPanel* p) {
+  p->set_symbol_target("data_buffer+0x100");
+  p->set_width(4);
+  p->set_model(FaultPanel::Model::StuckAt1);
+  p->set_bit(27);
+  p->set_duration(FaultPanel::Duration::Permanent);
+  return p->inject();
+}
+
 TEST_F(FaultExportTest, PermanentMemoryBitExportsExactly) {
   MainWindow w;
   ASSERT_TRUE(w.open_multiboot(kChecksum));
   Session& s = w.session();
   s.run_slice(1000);
   FaultPanel* p = w.fault_panel();
-  // Stuck at 1 in one bit of a buffer word the guest fills later: only
-  // enforcement (re-applied after every guest write) changes the checksum.
-  p->set_symbol_target("data_buffer+0x100");
-  p->set_width(4);
-  p->set_model(FaultPanel::Model::StuckAt1);
-  p->set_bit(27);
-  p->set_duration(FaultPanel::Duration::Permanent);
-  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  ASSERT_TRUE(inject_stuck_buffer_bit(p)) << p->log_text().toStdString();
   run_to_end(s);
   ASSERT_TRUE(s.finished());
   const std::string gui_out = s.console_output();
@@ -445,12 +449,7 @@ TEST_F(FaultExportTest, SeveralHandMadeFaultsAreActiveAtOnce) {
   s.run_slice(1000);
   FaultPanel* p = w.fault_panel();
   // A cell held stuck for the whole run ...
-  p->set_symbol_target("data_buffer+0x100");
-  p->set_width(4);
-  p->set_model(FaultPanel::Model::StuckAt1);
-  p->set_bit(27);
-  p->set_duration(FaultPanel::Duration::Permanent);
-  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  ASSERT_TRUE(inject_stuck_buffer_bit(p)) << p->log_text().toStdString();
   // ... and, later, a register flip when the checksum starts.
   p->set_register_target("esi");
   p->set_model(FaultPanel::Model::BitFlip);
