@@ -4,6 +4,7 @@
 // digest, and a non-benign outcome for a fault that changed it).
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QProcess>
 #include <QThread>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include "experiments/campaign/driver.h"
 #include "experiments/campaign/sha256.h"
 #include "experiments/loader/campaign_loader.h"
+#include "experiments/store/store.h"
 #include "gui/fault_panel.h"
 #include "gui/main_window.h"
 
@@ -43,6 +45,20 @@ pb::ExperimentResult run_exported(const fs::path& file, const fs::path& db_path)
   auto s = campaign::start_session(lc, 0);
   store::Store db = campaign::create_store(db_path, lc, *s, 0);
   campaign::run_pending(*s, db, 1, false);
+  EXPECT_EQ(db.row_count(), 1u);
+  std::optional<store::Row> row = db.row(0);
+  return row ? row->result : pb::ExperimentResult{};
+}
+
+// Runs the exported file with the real command line, `faultline campaign
+// run FILE --db DB`, and returns the stored result.
+pb::ExperimentResult run_exported_with_cli(const fs::path& file, const fs::path& db_path) {
+  QProcess cli;
+  cli.start(FAULTLINE_BIN, {"campaign", "run", QString::fromStdString(file.string()), "--workers", "1", "--quiet",
+                            "--db", QString::fromStdString(db_path.string())});
+  EXPECT_TRUE(cli.waitForFinished(120'000));
+  EXPECT_EQ(cli.exitCode(), 0) << cli.readAllStandardError().toStdString();
+  store::Store db = store::Store::open(db_path.string());
   EXPECT_EQ(db.row_count(), 1u);
   std::optional<store::Row> row = db.row(0);
   return row ? row->result : pb::ExperimentResult{};
@@ -86,6 +102,11 @@ TEST_F(FaultExportTest, InjectNowExportReproducesTheOutcomeInACampaign) {
   EXPECT_EQ(r.outcome(), pb::CRASH) << r.ShortDebugString();
   EXPECT_EQ(r.trigger_instruction(), 200'000u);
   EXPECT_EQ(r.output_digest(), campaign::sha256_hex(gui_out));
+  // The same file through the command line.
+  const pb::ExperimentResult c = run_exported_with_cli(file, dir_ / "by_hand_cli.db");
+  EXPECT_EQ(c.outcome(), pb::CRASH) << c.ShortDebugString();
+  EXPECT_EQ(c.trigger_instruction(), 200'000u);
+  EXPECT_EQ(c.output_digest(), campaign::sha256_hex(gui_out));
 }
 
 TEST_F(FaultExportTest, ArmedPcTriggerFiresIsLoggedAndExportsExactly) {
@@ -368,6 +389,9 @@ TEST_F(FaultExportTest, DiskAndSerialFaultsOnAFirmwareBootExportExactly) {
   EXPECT_EQ(r.fault().bit_mask(), 1u);
   EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
   EXPECT_EQ(r.outcome(), pb::SDC) << r.ShortDebugString();
+  const pb::ExperimentResult c = run_exported_with_cli(dir_ / "corrupt.textproto", dir_ / "corrupt_cli.db");
+  EXPECT_EQ(c.outcome(), pb::SDC) << c.ShortDebugString();
+  EXPECT_EQ(c.output_digest(), campaign::sha256_hex(s.output()));
 
   // A read error on LBA 1: the boot sector reports it and exits with 3.
   w.reset();
