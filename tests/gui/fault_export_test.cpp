@@ -1,7 +1,8 @@
 // Hand-made faults from the fault panel and their export: the exported
 // experiment file, run through the campaign API (what `faultline campaign
-// run` does), must reproduce the run done in the GUI (same console output
-// digest, and a non-benign outcome for a fault that changed it).
+// run` does; two tests also run the real command line), must reproduce the
+// run done in the GUI (same output digest, and a non-benign outcome for a
+// fault that changed it).
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QProcess>
