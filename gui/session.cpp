@@ -534,9 +534,7 @@ void Session::save_snapshot_file(const std::string& path) {
   }
   const Machine::Checkpoint cp = machine_->checkpoint();
   pb::GuiSnapshotMachine& m = *meta.mutable_machine();
-  m.set_cpu_state(std::string(reinterpret_cast<const char*>(&cp.cpu), sizeof cp.cpu));
-  m.set_cpu_state_size(sizeof cp.cpu);
-  m.set_cpu_layout(cpu_state_layout_digest());
+  cpu_state_to_proto(cp.cpu, machine_->cpu().eflags(), *m.mutable_cpu());
   m.set_ticks(cp.ticks);
   m.set_halted_ticks(cp.halted_ticks);
   m.set_console(cp.console);

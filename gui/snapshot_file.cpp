@@ -22,8 +22,6 @@ namespace faultline::gui {
 
 namespace {
 
-static_assert(std::is_trivially_copyable_v<CpuState>, "snapshot files store CpuState as raw bytes");
-static_assert(std::is_standard_layout_v<CpuState>, "the layout digest uses offsetof");
 
 constexpr char kMagic[8] = {'F', 'L', 'T', 'L', 'S', 'N', 'A', 'P'};
 constexpr size_t kHeaderSize = 32;
@@ -81,71 +79,129 @@ class HashingWriter {
 
 }  // namespace
 
-std::string cpu_state_layout_digest() {
-  // Offsets and sizes of every field, and the host's long double (the x87
-  // registers): a build where any of them differs reads CpuState otherwise.
-  std::string d =
-      "CpuState " + std::to_string(sizeof(CpuState)) + " align " + std::to_string(alignof(CpuState));
-  auto field = [&d](const char* name, size_t offset, size_t size) {
-    d += std::string(" ") + name + "@" + std::to_string(offset) + ":" + std::to_string(size);
+namespace {
+void seg_to_proto(const SegmentCache& c, pb::Segment& p) {
+  p.set_selector(c.selector);
+  p.set_base(c.base);
+  p.set_limit(c.limit);
+  p.set_attr(c.attr);
+  p.set_valid(c.valid);
+}
+
+SegmentCache seg_from_proto(const pb::Segment& p) {
+  SegmentCache c;
+  c.selector = static_cast<uint16_t>(p.selector());
+  c.base = p.base();
+  c.limit = p.limit();
+  c.attr = static_cast<uint16_t>(p.attr());
+  c.valid = p.valid();
+  return c;
+}
+
+constexpr size_t kX87Bytes = 10;  // one 80-bit register
+}  // namespace
+
+void cpu_state_to_proto(const CpuState& c, uint32_t eflags, pb::CpuState& p) {
+  p.Clear();
+  for (uint32_t r : c.gpr) p.add_gpr(r);
+  p.set_eip(c.eip);
+  p.set_eflags(eflags);
+  p.set_cpl(c.cpl);
+  for (const SegmentCache& sc : c.seg) seg_to_proto(sc, *p.add_seg());
+  p.set_gdtr_base(c.gdtr.base);
+  p.set_gdtr_limit(c.gdtr.limit);
+  p.set_idtr_base(c.idtr.base);
+  p.set_idtr_limit(c.idtr.limit);
+  seg_to_proto(c.ldtr, *p.mutable_ldtr());
+  seg_to_proto(c.tr, *p.mutable_tr());
+  p.set_cr0(c.cr0);
+  p.set_cr2(c.cr2);
+  p.set_cr3(c.cr3);
+  p.set_cr4(c.cr4);
+  for (uint32_t d : c.dr) p.add_dr(d);
+  static_assert(std::numeric_limits<long double>::digits == 64, "x87 registers are the host's 80-bit long double");
+  std::string st;
+  for (const long double& v : c.fpu.st) st.append(reinterpret_cast<const char*>(&v), kX87Bytes);
+  p.set_fpu_st(st);
+  p.set_fpu_control(c.fpu.control);
+  p.set_fpu_status(c.fpu.status);
+  p.set_fpu_tag(c.fpu.tag);
+  p.set_fpu_last_opcode(c.fpu.last_opcode);
+  p.set_fpu_last_ip(c.fpu.last_ip);
+  p.set_fpu_last_cs(c.fpu.last_cs);
+  p.set_fpu_last_dp(c.fpu.last_dp);
+  p.set_fpu_last_ds(c.fpu.last_ds);
+  p.set_fpu_ferr(c.fpu.ferr_pending);
+  p.set_tsc_offset(c.tsc_offset);
+  p.set_msr_sysenter_cs(c.msr_sysenter_cs);
+  p.set_msr_sysenter_esp(c.msr_sysenter_esp);
+  p.set_msr_sysenter_eip(c.msr_sysenter_eip);
+  p.set_msr_apic_base(c.msr_apic_base);
+  p.set_msr_misc_enable(c.msr_misc_enable);
+  for (uint64_t v : c.msr_mtrr_var) p.add_msr_mtrr_var(v);
+  for (uint64_t v : c.msr_mtrr_fixed) p.add_msr_mtrr_fixed(v);
+  p.set_msr_mtrr_def_type(c.msr_mtrr_def_type);
+  p.set_msr_pat(c.msr_pat);
+  p.set_a20(c.a20_enabled);
+  p.set_halted(c.halted);
+  p.set_inhibit_interrupts(c.inhibit_interrupts);
+}
+
+CpuState cpu_state_from_proto(const pb::CpuState& p, const std::string& path) {
+  CpuState c;
+  auto need = [&](int have, size_t want, const char* what) {
+    if (static_cast<size_t>(have) != want)
+      throw std::runtime_error(path + ": malformed CPU state in the snapshot: " + std::to_string(have) + " " + what +
+                               " (expected " + std::to_string(want) + ")");
   };
-#define FL_FIELD(f) field(#f, offsetof(CpuState, f), sizeof(CpuState::f))
-  FL_FIELD(gpr);
-  FL_FIELD(eip);
-  FL_FIELD(eflags_bits);
-  FL_FIELD(lf_res);
-  FL_FIELD(lf_dst);
-  FL_FIELD(lf_src);
-  FL_FIELD(lf_op);
-  FL_FIELD(lf_size);
-  FL_FIELD(lf_cf);
-  FL_FIELD(cpl);
-  FL_FIELD(seg);
-  FL_FIELD(gdtr);
-  FL_FIELD(idtr);
-  FL_FIELD(ldtr);
-  FL_FIELD(tr);
-  FL_FIELD(cr0);
-  FL_FIELD(cr2);
-  FL_FIELD(cr3);
-  FL_FIELD(cr4);
-  FL_FIELD(dr);
-  FL_FIELD(fpu);
-  FL_FIELD(tsc_offset);
-  FL_FIELD(msr_sysenter_cs);
-  FL_FIELD(msr_sysenter_esp);
-  FL_FIELD(msr_sysenter_eip);
-  FL_FIELD(msr_apic_base);
-  FL_FIELD(msr_misc_enable);
-  FL_FIELD(msr_mtrr_var);
-  FL_FIELD(msr_mtrr_fixed);
-  FL_FIELD(msr_mtrr_def_type);
-  FL_FIELD(msr_pat);
-  FL_FIELD(a20_enabled);
-  FL_FIELD(halted);
-  FL_FIELD(inhibit_interrupts);
-#undef FL_FIELD
-#define FL_SEG(f) field("seg." #f, offsetof(SegmentCache, f), sizeof(SegmentCache::f))
-  FL_SEG(selector);
-  FL_SEG(attr);
-  FL_SEG(base);
-  FL_SEG(limit);
-  FL_SEG(valid);
-#undef FL_SEG
-#define FL_FPU(f) field("fpu." #f, offsetof(FpuState, f), sizeof(FpuState::f))
-  FL_FPU(st);
-  FL_FPU(control);
-  FL_FPU(status);
-  FL_FPU(tag);
-  FL_FPU(last_opcode);
-  FL_FPU(last_ip);
-  FL_FPU(last_cs);
-  FL_FPU(last_dp);
-  FL_FPU(last_ds);
-  FL_FPU(ferr_pending);
-#undef FL_FPU
-  d += " long-double-digits " + std::to_string(std::numeric_limits<long double>::digits);
-  return campaign::sha256_hex(d);
+  need(p.gpr_size(), std::size(c.gpr), "general registers");
+  need(p.seg_size(), std::size(c.seg), "segment registers");
+  need(p.dr_size(), std::size(c.dr), "debug registers");
+  need(static_cast<int>(p.fpu_st().size()), std::size(c.fpu.st) * kX87Bytes, "bytes of x87 registers");
+  need(p.msr_mtrr_var_size(), c.msr_mtrr_var.size(), "variable-range MTRRs");
+  need(p.msr_mtrr_fixed_size(), c.msr_mtrr_fixed.size(), "fixed-range MTRRs");
+  for (size_t i = 0; i < std::size(c.gpr); ++i) c.gpr[i] = p.gpr(static_cast<int>(i));
+  c.eip = p.eip();
+  c.eflags_bits = p.eflags();
+  c.lf_op = LazyOp::None;  // the flags are all in eflags_bits
+  c.cpl = static_cast<uint8_t>(p.cpl());
+  for (size_t i = 0; i < std::size(c.seg); ++i) c.seg[i] = seg_from_proto(p.seg(static_cast<int>(i)));
+  c.gdtr = {p.gdtr_base(), p.gdtr_limit()};
+  c.idtr = {p.idtr_base(), p.idtr_limit()};
+  c.ldtr = seg_from_proto(p.ldtr());
+  c.tr = seg_from_proto(p.tr());
+  c.cr0 = p.cr0();
+  c.cr2 = p.cr2();
+  c.cr3 = p.cr3();
+  c.cr4 = p.cr4();
+  for (size_t i = 0; i < std::size(c.dr); ++i) c.dr[i] = p.dr(static_cast<int>(i));
+  for (size_t i = 0; i < std::size(c.fpu.st); ++i) {
+    c.fpu.st[i] = 0;
+    std::memcpy(static_cast<void*>(&c.fpu.st[i]), p.fpu_st().data() + i * kX87Bytes, kX87Bytes);
+  }
+  c.fpu.control = static_cast<uint16_t>(p.fpu_control());
+  c.fpu.status = static_cast<uint16_t>(p.fpu_status());
+  c.fpu.tag = static_cast<uint16_t>(p.fpu_tag());
+  c.fpu.last_opcode = static_cast<uint16_t>(p.fpu_last_opcode());
+  c.fpu.last_ip = p.fpu_last_ip();
+  c.fpu.last_cs = static_cast<uint16_t>(p.fpu_last_cs());
+  c.fpu.last_dp = p.fpu_last_dp();
+  c.fpu.last_ds = static_cast<uint16_t>(p.fpu_last_ds());
+  c.fpu.ferr_pending = p.fpu_ferr();
+  c.tsc_offset = p.tsc_offset();
+  c.msr_sysenter_cs = p.msr_sysenter_cs();
+  c.msr_sysenter_esp = p.msr_sysenter_esp();
+  c.msr_sysenter_eip = p.msr_sysenter_eip();
+  c.msr_apic_base = p.msr_apic_base();
+  c.msr_misc_enable = p.msr_misc_enable();
+  for (size_t i = 0; i < c.msr_mtrr_var.size(); ++i) c.msr_mtrr_var[i] = p.msr_mtrr_var(static_cast<int>(i));
+  for (size_t i = 0; i < c.msr_mtrr_fixed.size(); ++i) c.msr_mtrr_fixed[i] = p.msr_mtrr_fixed(static_cast<int>(i));
+  c.msr_mtrr_def_type = p.msr_mtrr_def_type();
+  c.msr_pat = p.msr_pat();
+  c.a20_enabled = p.a20();
+  c.halted = p.halted();
+  c.inhibit_interrupts = p.inhibit_interrupts();
+  return c;
 }
 
 std::string file_sha256(const std::string& file) {
@@ -255,15 +311,7 @@ SnapshotFileData read_snapshot_file(const std::string& path) {
     throw std::runtime_error(path + ": the snapshot's metadata cannot be decoded");
   f.pages_offset = kHeaderSize + meta_len;
 
-  const pb::GuiSnapshotMachine& m = f.meta.machine();
-  if (m.cpu_state_size() != sizeof(CpuState) || m.cpu_state().size() != sizeof(CpuState) ||
-      m.cpu_layout() != cpu_state_layout_digest())
-    throw std::runtime_error(path + ": CPU state layout differs from this build's (" +
-                             std::to_string(m.cpu_state_size()) + " bytes saved, " +
-                             std::to_string(sizeof(CpuState)) +
-                             " here): the snapshot was written by an incompatible build");
-  std::memcpy(static_cast<void*>(&f.cpu), m.cpu_state().data(), sizeof(CpuState));
-
+  f.cpu = cpu_state_from_proto(f.meta.machine().cpu(), path);
   const uint64_t mib = f.meta.session().memory_mib();
   const uint64_t ram_pages = (mib << 20) / kGuestPageSize;
   if (mib == 0 || mib > 4096)

@@ -11,7 +11,7 @@
 //   24      8          P: number of guest RAM page records
 //   32      M          pb::GuiSnapshot (gui/snapshot.proto): the session
 //                      descriptor that rebuilds the machine (guest kind,
-//                      kernel/initrd/cmdline, firmware disk and BIOS images,
+//                      kernel/initrd/cmdline, disk and BIOS images,
 //                      memory size), the SHA-256 of every input file, the
 //                      Machine::Checkpoint without RAM (CPU state, ticks,
 //                      halted ticks, console output, PcPlatform::save()
@@ -21,13 +21,15 @@
 //                      indices, all-zero pages are left out
 //   end-32  32         SHA-256 of every byte before it
 //
-// Design note: the CPU state is stored as the raw bytes of CpuState (a plain
-// struct, see core/cpu_state.h) with its size and a digest of its field
-// offsets and sizes, so a file from a build with another layout is refused
-// instead of being misread. Guest RAM stays outside the protobuf message so
+// Design note: the CPU state is stored field by field (pb::CpuState of
+// experiments/proto/result.proto: registers, segment caches, descriptor
+// tables, control and debug registers, the x87 registers as 80-bit values,
+// MSRs, A20 and the halt/interrupt-shadow state), not as the raw CpuState
+// struct, so a file stays readable when the simulator's internal layout
+// changes. Guest RAM stays outside the protobuf message so
 // a large guest does not hit protobuf's 2 GiB message limit. Reading checks,
 // in order: magic, version, size against the header (truncated or trailing
-// bytes), the checksum, the metadata, the CPU layout and the RAM pages
+// bytes), the checksum, the metadata, the CPU state and the RAM pages
 // against the memory size; every refusal is a std::runtime_error starting
 // with the file's path. Writing goes to a temporary file in the same
 // directory which is renamed over the final name, so a crash never leaves a
@@ -44,10 +46,16 @@
 
 namespace faultline::gui {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// 2: the CPU state field by field (pb::CpuState); 1 (never released) stored
+// the raw struct.
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
 
-// The digest of CpuState's layout stored in (and compared with) files.
-std::string cpu_state_layout_digest();
+// The CPU state in a file: `eflags` is the architectural value
+// (Cpu::eflags()); the lazy-flag fields are not stored.
+void cpu_state_to_proto(const CpuState& c, uint32_t eflags, pb::CpuState& out);
+// Back (lazy flags empty, EFLAGS from the file); throws std::runtime_error
+// naming `path` for a malformed message (wrong register counts).
+CpuState cpu_state_from_proto(const pb::CpuState& p, const std::string& path);
 
 // Writes `meta` and the non-zero pages of `ram` (`ram_size` bytes, a
 // multiple of 4 KiB) to `path` atomically. Throws std::runtime_error naming

@@ -18,6 +18,7 @@
 
 #include "core/cpu_state.h"
 #include "experiments/campaign/sha256.h"
+#include "gui/snapshot_file.h"
 #include "gui/fault_panel.h"
 #include "gui/main_window.h"
 #include "gui/session.h"
@@ -52,6 +53,7 @@ void write_file(const std::string& path, const std::string& bytes) {
 struct Observed {
   CpuState cpu;
   uint64_t ticks = 0, retired = 0;
+  uint32_t eflags = 0;
   std::string console, serial, output, finish_reason;
   bool finished = false;
 };
@@ -61,6 +63,7 @@ Observed run_and_observe(Session& s, uint64_t ticks) {
   while (!s.finished() && s.cpu()->ticks() < end) s.run_slice(end - s.cpu()->ticks());
   Observed o;
   o.cpu = s.cpu()->s;
+  o.eflags = s.cpu()->eflags();
   o.ticks = s.cpu()->ticks();
   o.retired = s.retired();
   o.console = s.console_output();
@@ -81,7 +84,7 @@ void expect_same(const Observed& a, const Observed& b) {
   EXPECT_EQ(a.finish_reason, b.finish_reason);
   for (int r = 0; r < 8; ++r) EXPECT_EQ(a.cpu.gpr[r], b.cpu.gpr[r]) << "register " << r;
   EXPECT_EQ(a.cpu.eip, b.cpu.eip);
-  EXPECT_EQ(a.cpu.eflags_bits, b.cpu.eflags_bits);
+  EXPECT_EQ(a.eflags, b.eflags);  // architectural (the file keeps no lazy-flag state)
   EXPECT_EQ(a.cpu.cr0, b.cpu.cr0);
   EXPECT_EQ(a.cpu.seg[CS].selector, b.cpu.seg[CS].selector);
 }
@@ -251,17 +254,18 @@ TEST(GuiSnapshotFile, CorruptFilesAreRefusedNamingTheFileAndTheProblem) {
   damaged[8] = 99;
   refused("version.flsnap", damaged, "unsupported snapshot format version 99");
   refused("trailing.flsnap", bytes + "x", "unexpected bytes after the snapshot's end");
-  // A CPU-state layout digest of another build, with a valid checksum: the
-  // digest is 64 hex digits after its field tag (3, length 64).
-  const size_t layout = bytes.find(std::string("\x1a\x40", 2));
-  ASSERT_NE(layout, std::string::npos);
-  damaged = bytes;
-  damaged[layout + 2] = damaged[layout + 2] == '0' ? '1' : '0';
-  campaign::Sha256 sha;
-  sha.update(damaged.data(), damaged.size() - 32);
-  const std::array<uint8_t, 32> digest = sha.finish();
-  damaged.replace(damaged.size() - 32, 32, reinterpret_cast<const char*>(digest.data()), 32);
-  refused("layout.flsnap", damaged, "written by an incompatible build");
+  // A CPU state with a register missing (the file itself intact): refused.
+  {
+    SnapshotFileData snap = read_snapshot_file(good);
+    pb::GuiSnapshot meta = snap.meta;
+    meta.mutable_machine()->mutable_cpu()->mutable_gpr()->RemoveLast();
+    const std::string bad = dir + "/cpu.flsnap";
+    write_snapshot_file(bad, meta, nullptr, 0);
+    const std::string e = load_error(bad);
+    EXPECT_NE(e.find(bad + ": malformed CPU state in the snapshot: 7 general registers (expected 8)"),
+              std::string::npos)
+        << e;
+  }
   const std::string missing = dir + "/missing.flsnap";
   const std::string e = load_error(missing);
   EXPECT_NE(e.find(missing), std::string::npos) << e;
@@ -375,6 +379,95 @@ TEST(GuiSnapshotFile, FirmwareSessionForksAndRoundTrips) {
   EXPECT_EQ(copy->cpu()->ticks(), s.cpu()->ticks());
   EXPECT_EQ(restored.cpu()->ticks(), s.cpu()->ticks());
   EXPECT_EQ(restored.cpu()->s.eip, s.cpu()->s.eip);
+}
+
+// Every architectural field survives the file's CPU-state message.
+TEST(GuiSnapshotFile, CpuStateRoundTripsFieldByField) {
+  CpuState c;
+  for (int i = 0; i < 8; ++i) c.gpr[i] = 0x11111111u * static_cast<uint32_t>(i + 1);
+  c.eip = 0xC0101234;
+  c.cpl = 3;
+  for (int i = 0; i < 6; ++i)
+    c.seg[i] = {static_cast<uint16_t>(0x10 + 8 * i), static_cast<uint16_t>(0xC093 + i),
+                0x1000u * static_cast<uint32_t>(i), 0xFFFFFu + static_cast<uint32_t>(i), i % 2 == 0};
+  c.gdtr = {0x00C00000, 0x7F};
+  c.idtr = {0x00C01000, 0x7FF};
+  c.ldtr = {0x28, 0x82, 0x2000, 0x37, true};
+  c.tr = {0x30, 0x8B, 0x3000, 0x67, true};
+  c.cr0 = 0x80050033;
+  c.cr2 = 0xDEADB000;
+  c.cr3 = 0x00123000;
+  c.cr4 = 0x90;
+  for (int i = 0; i < 8; ++i) c.dr[i] = 0x100u + static_cast<uint32_t>(i);
+  for (int i = 0; i < 8; ++i) c.fpu.st[i] = 1.0L / (3.0L + i) - static_cast<long double>(i) * 1e300L;
+  c.fpu.control = 0x0F7F;
+  c.fpu.status = 0x3800;
+  c.fpu.tag = 0x5A5A;
+  c.fpu.last_opcode = 0x7FF;
+  c.fpu.last_ip = 0x1234;
+  c.fpu.last_cs = 0x8;
+  c.fpu.last_dp = 0x5678;
+  c.fpu.last_ds = 0x10;
+  c.fpu.ferr_pending = true;
+  c.tsc_offset = 0x123456789ull;
+  c.msr_sysenter_cs = 0x8;
+  c.msr_sysenter_esp = 0xC0FFEE;
+  c.msr_sysenter_eip = 0xC0DE;
+  c.msr_apic_base = 0xFEE00800;
+  c.msr_misc_enable = 1;
+  for (size_t i = 0; i < c.msr_mtrr_var.size(); ++i) c.msr_mtrr_var[i] = 0x1000 + i;
+  for (size_t i = 0; i < c.msr_mtrr_fixed.size(); ++i) c.msr_mtrr_fixed[i] = 0x0606060606060606ull + i;
+  c.msr_mtrr_def_type = 0xC06;
+  c.msr_pat = 0x0007040600070406ull;
+  c.a20_enabled = false;
+  c.halted = true;
+  c.inhibit_interrupts = true;
+  pb::CpuState p;
+  cpu_state_to_proto(c, 0x00200257, p);
+  const CpuState d = cpu_state_from_proto(p, "x");
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(d.gpr[i], c.gpr[i]);
+  EXPECT_EQ(d.eip, c.eip);
+  EXPECT_EQ(d.eflags_bits, 0x00200257u);
+  EXPECT_EQ(d.lf_op, LazyOp::None);
+  EXPECT_EQ(d.cpl, 3);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(d.seg[i].selector, c.seg[i].selector);
+    EXPECT_EQ(d.seg[i].attr, c.seg[i].attr);
+    EXPECT_EQ(d.seg[i].base, c.seg[i].base);
+    EXPECT_EQ(d.seg[i].limit, c.seg[i].limit);
+    EXPECT_EQ(d.seg[i].valid, c.seg[i].valid);
+  }
+  EXPECT_EQ(d.gdtr.base, c.gdtr.base);
+  EXPECT_EQ(d.idtr.limit, c.idtr.limit);
+  EXPECT_EQ(d.ldtr.base, c.ldtr.base);
+  EXPECT_TRUE(d.tr.valid);
+  EXPECT_EQ(d.cr0, c.cr0);
+  EXPECT_EQ(d.cr2, c.cr2);
+  EXPECT_EQ(d.cr3, c.cr3);
+  EXPECT_EQ(d.cr4, c.cr4);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(d.dr[i], c.dr[i]);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(d.fpu.st[i], c.fpu.st[i]) << "st register " << i;
+  EXPECT_EQ(d.fpu.control, c.fpu.control);
+  EXPECT_EQ(d.fpu.status, c.fpu.status);
+  EXPECT_EQ(d.fpu.tag, c.fpu.tag);
+  EXPECT_EQ(d.fpu.last_opcode, c.fpu.last_opcode);
+  EXPECT_EQ(d.fpu.last_ip, c.fpu.last_ip);
+  EXPECT_EQ(d.fpu.last_cs, c.fpu.last_cs);
+  EXPECT_EQ(d.fpu.last_dp, c.fpu.last_dp);
+  EXPECT_EQ(d.fpu.last_ds, c.fpu.last_ds);
+  EXPECT_TRUE(d.fpu.ferr_pending);
+  EXPECT_EQ(d.tsc_offset, c.tsc_offset);
+  EXPECT_EQ(d.msr_sysenter_esp, c.msr_sysenter_esp);
+  EXPECT_EQ(d.msr_sysenter_eip, c.msr_sysenter_eip);
+  EXPECT_EQ(d.msr_apic_base, c.msr_apic_base);
+  EXPECT_EQ(d.msr_misc_enable, c.msr_misc_enable);
+  EXPECT_EQ(d.msr_mtrr_var, c.msr_mtrr_var);
+  EXPECT_EQ(d.msr_mtrr_fixed, c.msr_mtrr_fixed);
+  EXPECT_EQ(d.msr_mtrr_def_type, c.msr_mtrr_def_type);
+  EXPECT_EQ(d.msr_pat, c.msr_pat);
+  EXPECT_FALSE(d.a20_enabled);
+  EXPECT_TRUE(d.halted);
+  EXPECT_TRUE(d.inhibit_interrupts);
 }
 
 }  // namespace
