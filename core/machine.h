@@ -54,6 +54,7 @@ class Machine {
   Cpu& cpu() { return *cpu_; }
   Bus& bus() { return bus_; }
   VirtualClock& clock() { return clock_; }
+  const VirtualClock& clock() const { return clock_; }
   const MachineConfig& config() const { return config_; }
 
   // Runs until the guest exits, the budget runs out, or another stop.

@@ -37,8 +37,9 @@ std::string export_experiment(const Session& s, const std::string& name) {
                       " faults were injected since the last reset; an experiment holds one (reset and inject once)");
   if (const auto& in = s.first_input())
     throw ExportError(in->what + " was given by hand at tick " + std::to_string(in->tick) +
-                      ": an experiment file cannot replay interactive input at the same instants (reset and inject "
-                      "without typing, or script the input with `type_keys`/`serial_input` steps)");
+                      ": an experiment file cannot replay keyboard or mouse input at the instants it was given "
+                      "(reset and inject without it, send the input through the COM1 pane, which is exported, or "
+                      "write `type_keys` script steps by hand)");
   const pb::Fault& f = hist[0].fault;
   const faults::InjectionRecord& rec = hist[0].record;
   const auto model = f.model().kind_case();
@@ -141,6 +142,23 @@ std::string export_experiment(const Session& s, const std::string& name) {
   g->mutable_trigger()->mutable_instructions()->set_end(rec.at_instruction + 1);
   if (f.duration().kind_case() != pb::Duration::KIND_NOT_SET) *g->mutable_duration() = f.duration();
   c.mutable_sampling()->set_full(true);
+
+  // COM1 input sent by hand: script steps that run to its tick and send it
+  // (`wait_ns` counts from the step's start; the run stops exactly there
+  // when the virtual clock converts ticks to whole nanoseconds).
+  const VirtualClock& clock = s.machine()->clock();
+  uint64_t at = 0;
+  for (const Session::SerialInput& in : s.serial_inputs()) {
+    if (in.tick > at) {
+      const uint64_t ns = clock.ticks_to_ns(in.tick - at);
+      if (clock.ns_to_ticks(ns) != in.tick - at)
+        throw ExportError("COM1 input at tick " + std::to_string(in.tick) +
+                          " cannot be placed exactly in virtual time (the clock rate does not divide)");
+      c.add_script()->set_wait_ns(ns);
+    }
+    c.add_script()->set_serial_input(in.bytes);
+    at = in.tick;
+  }
 
   std::string body;
   google::protobuf::TextFormat::Printer p;

@@ -12,13 +12,17 @@
 // memory cell, register or device field is written as the value the
 // injector drew (set_value, from its record). The workload is the
 // session's: a multiboot kernel on the PC platform (`pc: true`, the GUI's
-// machine), a Linux kernel with initrd and command line, or a firmware boot
-// of the session's disk; memory size as in the session. `sampling { full:
-// true }` runs the one fault.
+// machine), a Linux kernel with initrd, command line and disks, or a
+// firmware boot of the session's disks; memory size as in the session.
+// `sampling { full: true }` runs the one fault. Bytes sent by hand into
+// COM1 become script steps: `wait_ns` to the tick they were sent at, then
+// `serial_input` (the campaign run stops at exactly that tick, so the guest
+// gets them when it did in the window).
 //
 // Refused with the reason: no fault or more than one since the last reset
-// (an experiment holds one); input typed or sent by hand since the reset
-// (keys, mouse, COM1: the campaign cannot replay it at the same instants);
+// (an experiment holds one); keyboard or mouse input given by hand since
+// the reset (script steps type text at their own pace, not at the instants
+// the keys were pressed);
 // a disk fault over several sectors (groups give one fault per sector); a
 // random value on a disk or serial stream (drawn per hit from a seed the
 // campaign derives itself); a replayed campaign experiment.

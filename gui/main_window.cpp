@@ -793,7 +793,7 @@ bool MainWindow::send_serial(const QString& text) {
     PcPlatform* pc = session_.platform();
     if (Uart* com1 = pc ? pc->com(0) : nullptr) {
       com1->receive(std::string_view(bytes.constData(), static_cast<size_t>(bytes.size())));
-      session_.note_input("COM1 input");
+      session_.note_serial_input(bytes.toStdString());
       ok = true;
     }
   });

@@ -50,6 +50,7 @@ void Session::drop_machine() {
   history_.clear();
   output_.clear();
   first_input_.reset();
+  serial_inputs_.clear();
 }
 
 void Session::disarm_all() {
@@ -74,6 +75,13 @@ faults::FaultInjector& Session::new_injector(const pb::Fault& fault) {
 
 void Session::note_input(const char* what) {
   if (machine_ && !first_input_) first_input_ = InputNote{machine_->cpu().ticks(), what};
+}
+
+void Session::note_serial_input(const std::string& bytes) {
+  if (!machine_ || bytes.empty()) return;
+  const uint64_t tick = machine_->cpu().ticks();
+  if (!serial_inputs_.empty() && serial_inputs_.back().tick == tick) serial_inputs_.back().bytes += bytes;
+  else serial_inputs_.push_back({tick, bytes});
 }
 
 void Session::create_machine() {
@@ -452,6 +460,7 @@ void Session::save_snapshot() {
   snapshot_history_ = history_;
   snapshot_output_ = output_;
   snapshot_input_ = first_input_;
+  snapshot_serial_inputs_ = serial_inputs_;
   snapshot_finished_ = finished_;
   snapshot_reason_ = finish_reason_;
 }
@@ -463,6 +472,7 @@ void Session::load_snapshot() {
   history_ = snapshot_history_;
   output_ = snapshot_output_;
   first_input_ = snapshot_input_;
+  serial_inputs_ = snapshot_serial_inputs_;
   finished_ = snapshot_finished_;
   finish_reason_ = snapshot_reason_;
   bp_hit_.reset();
@@ -484,6 +494,7 @@ std::unique_ptr<Session> Session::fork() {
   copy->reset();  // builds the machine and loads the kernel (symbols)
   copy->machine_->restore(cp);
   copy->first_input_ = first_input_;
+  copy->serial_inputs_ = serial_inputs_;
   copy->output_ = output_;
   copy->finished_ = finished_;
   copy->finish_reason_ = finish_reason_;
@@ -555,6 +566,11 @@ void Session::save_snapshot_file(const std::string& path) {
     meta.set_input_tick(first_input_->tick);
     meta.set_input_what(first_input_->what);
   }
+  for (const SerialInput& in : serial_inputs_) {
+    pb::GuiSnapshotSerialInput* si = meta.add_serial_inputs();
+    si->set_tick(in.tick);
+    si->set_bytes(in.bytes);
+  }
   write_snapshot_file(path, meta, cp.memory->data(), cp.memory->size());
 }
 
@@ -606,6 +622,7 @@ void Session::load_snapshot_file(const std::string& path) {
   finish_reason_ = f.meta.finish_reason();
   output_ = f.meta.output();
   if (f.meta.has_input()) first_input_ = InputNote{f.meta.input_tick(), f.meta.input_what()};
+  for (const pb::GuiSnapshotSerialInput& si : f.meta.serial_inputs()) serial_inputs_.push_back({si.tick(), si.bytes()});
   bp_hit_.reset();
 }
 

@@ -97,11 +97,20 @@ class Session {
   const std::vector<std::string>& disks() const { return disks_; }
   const std::string& vga_bios_path() const { return vga_bios_; }
 
-  // Input given by hand (keys, mouse, COM1 bytes): the window reports it
-  // here with the machine idle. The first one since the machine was
-  // (re)started is kept (tick and what), because an experiment file cannot
-  // replay interactive input at the same instants (export refuses then).
+  // Keyboard or mouse input given by hand: the window reports it here with
+  // the machine idle. The first one since the machine was (re)started is
+  // kept (tick and what), because an experiment file cannot replay it at
+  // the same instants (export refuses then).
   void note_input(const char* what);
+  // Bytes sent by hand into COM1's receiver, with the tick (recorded with
+  // the machine idle, between slices): export replays them as script steps
+  // (`wait_ns` to that tick, then `serial_input`).
+  void note_serial_input(const std::string& bytes);
+  struct SerialInput {
+    uint64_t tick = 0;
+    std::string bytes;
+  };
+  const std::vector<SerialInput>& serial_inputs() const { return serial_inputs_; }
   struct InputNote {
     uint64_t tick = 0;
     std::string what;
@@ -117,6 +126,7 @@ class Session {
 
   // Null until a kernel is loaded.
   Machine* machine() { return machine_.get(); }
+  const Machine* machine() const { return machine_.get(); }
   PcPlatform* platform() { return platform_.get(); }
   Cpu* cpu() { return machine_ ? &machine_->cpu() : nullptr; }
   uint64_t retired() const { return machine_ ? machine_->cpu().retired() : 0; }
@@ -244,6 +254,7 @@ class Session {
   pb::ExperimentResult stored_;
   std::vector<HandInjection> history_;
   std::optional<InputNote> first_input_, snapshot_input_;
+  std::vector<SerialInput> serial_inputs_, snapshot_serial_inputs_;
   std::string output_, snapshot_output_;  // merged console + COM1 (output())
   std::unique_ptr<ElfImage> image_;
   std::vector<uint32_t> breakpoints_, installed_bps_;

@@ -172,13 +172,14 @@ TEST_F(FaultExportTest, BadInputIsRefusedWithAReason) {
   ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
   EXPECT_FALSE(p->export_to(QString::fromStdString((dir_ / "x.textproto").string())));
   EXPECT_NE(p->log_text().indexOf("2 faults were injected since the last reset"), -1) << p->log_text().toStdString();
-  // Input typed by hand cannot be replayed at the same instants.
+  // Keys pressed by hand cannot be replayed at the same instants.
   w.reset();
   w.session().run_slice(1000);
-  ASSERT_TRUE(w.send_serial("x"));
+  w.sim().post_key(i8042::KeyCode::A, true);
+  w.sim().post_key(i8042::KeyCode::A, false);
   ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
   EXPECT_FALSE(p->export_to(QString::fromStdString((dir_ / "x.textproto").string())));
-  EXPECT_NE(p->log_text().indexOf("COM1 input was given by hand at tick 1000"), -1) << p->log_text().toStdString();
+  EXPECT_NE(p->log_text().indexOf("keyboard was given by hand at tick 1000"), -1) << p->log_text().toStdString();
   // A disk fault over several sectors is not one experiment.
   w.reset();
   p->set_disk_target(0, 10, 4, pb::DISK_READ_ERROR);
