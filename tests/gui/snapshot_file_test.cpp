@@ -182,10 +182,14 @@ TEST(GuiSnapshotFile, HandInjectionHistorySurvivesTheLoad) {
   const faults::InjectionRecord rec = s.inject_now(f);
   ASSERT_TRUE(rec.injected) << rec.detail;
   s.run_slice(1000);
+  s.note_serial_input("ls\n");  // what export turns into script steps
   s.save_snapshot_file(file);
 
   Session restored;
   restored.load_snapshot_file(file);
+  ASSERT_EQ(restored.serial_inputs().size(), 1u);
+  EXPECT_EQ(restored.serial_inputs()[0].tick, s.serial_inputs()[0].tick);
+  EXPECT_EQ(restored.serial_inputs()[0].bytes, "ls\n");
   ASSERT_EQ(restored.history().size(), 1u);
   const Session::HandInjection& h = restored.history().front();
   EXPECT_EQ(h.fault.physical_address(), 0x300000u);
