@@ -73,4 +73,22 @@ class HostLateness {
   std::thread probe_;
 };
 
+// How loaded the host was while a latency was measured, from the paused
+// window's worst timer gap and the control thread's worst wake-up lateness.
+// Quiet: every bound means something. Busy: other processes take turns on
+// the cores, so single gaps are theirs but the 95th percentile is still
+// ours. Overloaded: every thread of the process was starved for hundreds of
+// milliseconds (a CI host running other sanitizer tests on both cores);
+// nothing measured then says anything about this program, and the tests
+// print the figures instead of judging them.
+enum class HostLoad { Quiet, Busy, Overloaded };
+inline HostLoad host_load(long long paused_worst_ms, long long host_late_ms) {
+  if (paused_worst_ms < 20 && host_late_ms < 20) return HostLoad::Quiet;
+  if (paused_worst_ms < 50 && host_late_ms < 100) return HostLoad::Busy;
+  return HostLoad::Overloaded;
+}
+inline const char* to_string(HostLoad l) {
+  return l == HostLoad::Quiet ? "quiet" : l == HostLoad::Busy ? "busy" : "overloaded";
+}
+
 }  // namespace faultline::gui::latency

