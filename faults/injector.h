@@ -168,6 +168,15 @@ class FaultInjector {
   // enforced; values already written stay).
   void disarm();
   bool armed() const { return armed_; }
+  // True while the armed fault still waits: its trigger has not fired (or
+  // fired inside an instruction and applies at the next boundary), or, for
+  // disk, serial and lost-IRQ faults, no transfer has hit it yet. False
+  // once it was applied, or fired and could not be (record().injected
+  // tells which).
+  bool waiting() const {
+    const bool stream = target_ == Target::Disk || target_ == Target::Serial || target_ == Target::IrqLost;
+    return armed_ && (!trigger_done_ || deferred_event_.has_value() || (stream && !record_.injected));
+  }
 
  private:
   using EventId = VirtualClock::EventId;

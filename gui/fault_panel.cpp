@@ -382,10 +382,42 @@ QString FaultPanel::describe(const pb::Fault& f) const {
   }
 }
 
+bool FaultPanel::build_model(pb::Fault& f, QString& err) {
+  const auto m = static_cast<Model>(model_->currentData().toInt());
+  const unsigned bit = static_cast<unsigned>(bit_->value());
+  uint64_t v = 0;
+  switch (m) {
+    case Model::BitFlip:
+      f.mutable_model()->mutable_bit_flip()->set_bits(1);
+      f.set_bit_mask(uint64_t{1} << bit);
+      break;
+    case Model::StuckAt0:
+    case Model::StuckAt1:
+      f.mutable_model()->mutable_stuck_at()->set_value(m == Model::StuckAt1 ? 1 : 0);
+      f.set_bit_mask(uint64_t{1} << bit);
+      break;
+    case Model::SetValue:
+      if (!parse_u64(value_->text(), v)) {
+        err = tr("invalid value '%1' (0x.. or decimal)").arg(value_->text());
+        return false;
+      }
+      f.mutable_model()->mutable_set_value()->set_value(v);
+      break;
+    case Model::Random:
+      if (!value_->text().trimmed().isEmpty() && !parse_u64(value_->text(), v)) {
+        err = tr("invalid seed '%1'").arg(value_->text());
+        return false;
+      }
+      f.mutable_model()->mutable_random_value();
+      f.set_random_seed(v);
+      break;
+  }
+  return true;
+}
+
 bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
   f.Clear();
   const auto t = static_cast<Target>(target_kind_->currentData().toInt());
-  const auto m = static_cast<Model>(model_->currentData().toInt());
   const unsigned width = width_->currentText().toUInt();
   const SymbolTable* syms = session_.symbols();
   // "name", "name+0x10", "name+16"
@@ -468,35 +500,7 @@ bool FaultPanel::build_fault(pb::Fault& f, QString& err, bool with_trigger) {
     }
     f.set_width(width);
   }
-  const unsigned bit = static_cast<unsigned>(bit_->value());
-  uint64_t v = 0;
-  switch (modelless() ? Model::None : m) {
-    case Model::None: break;  // disk errors and timeouts, serial drops, IRQ faults
-    case Model::BitFlip:
-      f.mutable_model()->mutable_bit_flip()->set_bits(1);
-      f.set_bit_mask(uint64_t{1} << bit);
-      break;
-    case Model::StuckAt0:
-    case Model::StuckAt1:
-      f.mutable_model()->mutable_stuck_at()->set_value(m == Model::StuckAt1 ? 1 : 0);
-      f.set_bit_mask(uint64_t{1} << bit);
-      break;
-    case Model::SetValue:
-      if (!parse_u64(value_->text(), v)) {
-        err = tr("invalid value '%1' (0x.. or decimal)").arg(value_->text());
-        return false;
-      }
-      f.mutable_model()->mutable_set_value()->set_value(v);
-      break;
-    case Model::Random:
-      if (!value_->text().trimmed().isEmpty() && !parse_u64(value_->text(), v)) {
-        err = tr("invalid seed '%1'").arg(value_->text());
-        return false;
-      }
-      f.mutable_model()->mutable_random_value();
-      f.set_random_seed(v);
-      break;
-  }
+  if (!modelless() && !build_model(f, err)) return false;  // disk errors/timeouts, serial drops, IRQs: none
   switch (static_cast<Duration>(duration_->currentData().toInt())) {
     case Duration::Transient: f.mutable_duration()->set_transient(true); break;
     case Duration::Permanent: f.mutable_duration()->set_permanent(true); break;
@@ -622,8 +626,7 @@ bool FaultPanel::inject() {
   bool armed_stream = false;
   with_machine([&] {
     try {
-      rec = session_.inject_now(f);
-      armed_stream = !rec.injected && session_.trigger_pending();
+      rec = session_.inject_now(f, &armed_stream);
       if (!rec.injected && !armed_stream) failure = QString::fromStdString(rec.detail);
     } catch (const std::exception& e) {
       failure = QString::fromUtf8(e.what());

@@ -39,7 +39,7 @@ class FaultPanel : public QWidget {
 
  public:
   enum class Target { Register, Physical, Virtual, Symbol, Device, Disk, Serial, Irq };
-  enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random, None };
+  enum class Model { BitFlip, StuckAt0, StuckAt1, SetValue, Random };
   enum class Duration { Transient, Intermittent, Permanent };
   enum class Trigger { Instruction, TimeNs, Pc, MemoryAccess, Port, Output };
   enum class Access { ReadOrWrite, Read, Write };
@@ -106,6 +106,8 @@ class FaultPanel : public QWidget {
   // The target has no value a model could change (disk error/timeout,
   // serial drop, IRQ faults).
   bool modelless() const;
+  // The model part of the form (model, bit mask, value or seed).
+  bool build_model(pb::Fault& f, QString& err);
   void log(const QString& line);
   void error(const QString& line);
   void with_machine(const std::function<void()>& fn);

@@ -20,12 +20,6 @@ namespace faultline::gui {
 
 namespace {
 const std::string kEmpty;
-
-// Disk, serial and lost-IRQ faults are armed by their trigger and count as
-// injected from their first hit on (faults/injector.h).
-bool is_stream_fault(const pb::Fault& f) {
-  return f.has_disk() || f.has_serial() || (f.has_irq() && f.irq().kind() == pb::IRQ_LOST);
-}
 }
 
 Session::Session(const SessionConfig& config) : config_(config) {}
@@ -230,14 +224,8 @@ void Session::finish(const std::string& reason) {
   finish_reason_ = reason;
   if (kind_ != GuestKind::Experiment) return;
   // What the campaign compared: its merged output (and the screen for
-  // screen-scripted campaigns), computed on the rig the window drives.
-  rig_->state.output = output_;
-  rig_->machine = std::move(machine_);
-  rig_->platform = std::move(platform_);
-  const std::string out = campaign_->run_output(*rig_);
-  machine_ = std::move(rig_->machine);
-  platform_ = std::move(rig_->platform);
-  const std::string digest = campaign::sha256_hex(out);
+  // screen-scripted campaigns).
+  const std::string digest = campaign::sha256_hex(campaign_->run_output(output_, platform_.get()));
   const bool same = digest == stored_.output_digest();
   verdict_ = std::string(same ? "reproduced" : "NOT reproduced") + ": stored outcome " +
              pb::Outcome_Name(stored_.outcome()) + ", console digest " + (same ? "matches" : "differs") +
@@ -346,37 +334,31 @@ const std::string& Session::serial_output() const {
   return cap ? cap->output() : kEmpty;
 }
 
-faults::InjectionRecord Session::inject_now(const pb::Fault& fault) {
+faults::InjectionRecord Session::add_hand_fault(const pb::Fault& fault, bool now, bool* waiting) {
   faults::FaultInjector& inj = new_injector(fault);
   try {
-    inj.inject_now(fault);
-  } catch (...) {
-    active_.pop_back();
-    throw;
-  }
-  const faults::InjectionRecord rec = inj.record();
-  if (rec.injected) {
-    history_.push_back({fault, rec});
-  } else if (is_stream_fault(fault)) {
-    active_.back().pending = true;  // armed now; it enters the history at its first hit (poll_armed)
-  } else {
-    inj.disarm();  // not applied (e.g. an unmapped address): nothing stays
-    active_.pop_back();
-  }
-  return rec;
-}
-
-void Session::arm(const pb::Fault& fault) {
-  faults::FaultInjector& inj = new_injector(fault);
-  try {
-    inj.arm(fault);
+    if (now) inj.inject_now(fault);
+    else inj.arm(fault);
   } catch (...) {
     active_.pop_back();
     throw;
   }
   active_.back().pending = true;
-  poll_armed();  // an instruction trigger already reached fires at arming
+  poll_armed();  // applied already (now, or a trigger already reached): into the history
+  const faults::InjectionRecord rec = inj.record();
+  if (waiting) *waiting = inj.waiting();
+  if (!rec.injected && !inj.waiting()) {  // fired but could not apply (e.g. unmapped): nothing stays
+    inj.disarm();
+    active_.pop_back();
+  }
+  return rec;
 }
+
+faults::InjectionRecord Session::inject_now(const pb::Fault& fault, bool* waiting) {
+  return add_hand_fault(fault, true, waiting);
+}
+
+void Session::arm(const pb::Fault& fault) { add_hand_fault(fault, false, nullptr); }
 
 void Session::disarm() {
   if (kind_ == GuestKind::Experiment) return;
@@ -393,9 +375,8 @@ bool Session::poll_armed() {
   std::vector<HandInjection> fired;
   for (Active& a : active_) {
     if (!a.pending) continue;
+    if (a.injector->waiting()) continue;
     const faults::InjectionRecord& rec = a.injector->record();
-    if (is_stream_fault(a.fault) && !rec.injected) continue;  // armed, no transfer hit yet
-    if (!rec.injected && rec.detail.empty()) continue;         // trigger not reached
     a.pending = false;
     if (rec.injected) fired.push_back({a.fault, rec});  // else fired but could not apply (e.g. unmapped)
   }

@@ -149,7 +149,8 @@ class Session {
   // serial or lost-IRQ fault injected now is armed on the stream: its
   // record says "armed" (injected false) and it stays pending
   // (trigger_pending()) until the first matching transfer hits it.
-  faults::InjectionRecord inject_now(const pb::Fault& fault);
+  // `waiting` (optional): set when the fault waits for its first transfer.
+  faults::InjectionRecord inject_now(const pb::Fault& fault, bool* waiting = nullptr);
   void arm(const pb::Fault& fault);
   void disarm();
   // True while an armed trigger has not fired yet (or a stream fault has
@@ -251,6 +252,9 @@ class Session {
   std::vector<Active> active_;  // hand-made faults, in arming order
   void disarm_all();            // in reverse order, then gone
   faults::FaultInjector& new_injector(const pb::Fault& fault);
+  // inject_now (now) or arm: a new active fault; recorded in the history
+  // once applied (at once, or by poll_armed).
+  faults::InjectionRecord add_hand_fault(const pb::Fault& fault, bool now, bool* waiting);
   pb::ExperimentResult stored_;
   std::vector<HandInjection> history_;
   std::optional<InputNote> first_input_, snapshot_input_;

@@ -172,6 +172,7 @@ class PcPlatform {
   // Null unless PcConfig::fw_cfg / PcConfig::vga.
   FwCfg* fw_cfg() { return fw_cfg_.get(); }
   Vga* vga() { return vga_.get(); }
+  const Vga* vga() const { return vga_.get(); }
   // Null unless PcConfig::pci_ide.
   PciBus* pci_bus() { return pci_ ? &pci_->bus : nullptr; }
   IdeChannel* ide(unsigned channel) { return !pci_ ? nullptr : channel == 0 ? &pci_->ide0 : channel == 1 ? &pci_->ide1 : nullptr; }

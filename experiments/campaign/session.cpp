@@ -574,11 +574,11 @@ size_t Session::checkpoint_for(const pb::Fault& fault) const {
   return best;
 }
 
-std::string Session::run_output(const Rig& rig) const {
-  if (!screen_output_ || !rig.platform || !rig.platform->vga()) return rig.state.output;
-  std::string out = rig.state.output;
+std::string Session::run_output(const std::string& merged, const PcPlatform* platform) const {
+  if (!screen_output_ || !platform || !platform->vga()) return merged;
+  std::string out = merged;
   if (!out.empty() && out.back() != '\n') out += '\n';
-  return out + "--- screen ---\n" + rig.platform->vga()->text_screen();
+  return out + "--- screen ---\n" + platform->vga()->text_screen();
 }
 
 RunEnd Session::rerun_from(Rig& rig, size_t index) const {

@@ -274,7 +274,10 @@ class Session {
   RunEnd rerun_from(Rig& rig, size_t index) const;
   // The output of the run that just ended on `rig` (see the design note:
   // the merged output, then the screen when the script uses SCREEN).
-  std::string run_output(const Rig& rig) const;
+  std::string run_output(const Rig& rig) const { return run_output(rig.state.output, rig.platform.get()); }
+  // The same from the merged output and the platform (null: none) of a run
+  // driven by someone else (the GUI's replay window).
+  std::string run_output(const std::string& merged, const PcPlatform* platform) const;
 
  private:
   struct Drive;

@@ -180,8 +180,10 @@ TEST_F(InjectorTest, RegisterFlipAtThirdPcArrival) {
   EXPECT_EQ(m_.cpu().pc_breakpoints.size(), 1u);
   run_to(5);
   EXPECT_FALSE(inj.record().injected);
+  EXPECT_TRUE(inj.waiting());
   run_to(40);
   ASSERT_TRUE(inj.record().injected);
+  EXPECT_FALSE(inj.waiting());
   // Arrivals at the loop head are at ticks 0, 3 and 6.
   EXPECT_EQ(inj.record().at_instruction, 6u);
   EXPECT_EQ(m_.cpu().s.gpr[EAX], 0x100u);

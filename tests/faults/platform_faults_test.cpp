@@ -460,7 +460,10 @@ TEST_F(PlatformFaultTest, DiskIntermittentCorruptionEndsWithTheWindow) {
 TEST_F(PlatformFaultTest, SerialTxDropTransient) {
   spin();
   inj_->inject_now(serial(pb::SERIAL_TX, pb::SERIAL_DROP));
+  EXPECT_TRUE(inj_->waiting());  // armed on the stream, no byte hit yet
   send("ABC");
+  EXPECT_FALSE(inj_->waiting());
+  EXPECT_TRUE(inj_->record().injected);
   EXPECT_EQ(pc_->com_output(0), "BC");
   EXPECT_NE(inj_->record().detail.find("com1 tx byte 0x41 dropped"), std::string::npos)
       << inj_->record().detail;
