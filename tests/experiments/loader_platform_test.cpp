@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "experiments/loader/campaign_loader.h"
+#include "tests/experiments/loader_diagnostics.h"
 
 namespace fs = std::filesystem;
 using faultline::experiments::CampaignError;
@@ -51,29 +52,12 @@ class PlatformLoaderTest : public ::testing::Test {
   }
   LoaderVars vars() const { return {{"FAULTLINE_GUEST_DIR", FAULTLINE_GUEST_DIR}, {"G", dir_.string()}}; }
 
+  using Expect = faultline::experiments::loader_test::Expect;
   std::vector<Diagnostic> errors_of(const std::string& text) {
-    try {
-      load_campaign_text(text, file_, vars());
-    } catch (const CampaignError& e) {
-      return e.diagnostics;
-    }
-    return {};
+    return faultline::experiments::loader_test::errors_of(text, file_, vars());
   }
-  struct Expect {
-    int line, column;
-    std::string substr;
-  };
   void expect_errors(const std::string& text, const std::vector<Expect>& want) {
-    std::vector<Diagnostic> got = errors_of(text);
-    std::string all;
-    for (const Diagnostic& d : got) all += d.format() + "\n";
-    ASSERT_EQ(got.size(), want.size()) << all << "text:\n" << text;
-    for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_EQ(got[i].file, file_);
-      EXPECT_EQ(got[i].line, want[i].line) << all;
-      EXPECT_EQ(got[i].column, want[i].column) << all;
-      EXPECT_NE(got[i].message.find(want[i].substr), std::string::npos) << all;
-    }
+    faultline::experiments::loader_test::expect_errors(text, file_, vars(), want);
   }
 
   fs::path dir_;

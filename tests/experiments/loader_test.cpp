@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "experiments/loader/campaign_loader.h"
+#include "tests/experiments/loader_diagnostics.h"
 
 namespace fs = std::filesystem;
 using faultline::experiments::CampaignError;
@@ -42,36 +43,15 @@ const std::string kGroup =
     "  trigger { instructions { start: 0 end: 0 } }\n"
     "}\n";
 
-std::string dump(const std::vector<Diagnostic>& d) {
-  std::string s;
-  for (const Diagnostic& x : d) s += x.format() + "\n";
-  return s;
-}
+using faultline::experiments::loader_test::dump;
+using faultline::experiments::loader_test::Expect;
 
 std::vector<Diagnostic> errors_of(const std::string& text) {
-  try {
-    load_campaign_text(text, kFile, vars());
-  } catch (const CampaignError& e) {
-    return e.diagnostics;
-  }
-  return {};
+  return faultline::experiments::loader_test::errors_of(text, kFile, vars());
 }
 
-struct Expect {
-  int line, column;
-  std::string substr;
-};
-
 void expect_errors(const std::string& text, const std::vector<Expect>& want) {
-  std::vector<Diagnostic> got = errors_of(text);
-  ASSERT_EQ(got.size(), want.size()) << "got:\n" << dump(got) << "text:\n" << text;
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(got[i].file, kFile);
-    EXPECT_EQ(got[i].line, want[i].line) << dump(got);
-    EXPECT_EQ(got[i].column, want[i].column) << dump(got);
-    EXPECT_NE(got[i].message.find(want[i].substr), std::string::npos)
-        << "message \"" << got[i].message << "\" lacks \"" << want[i].substr << "\"";
-  }
+  faultline::experiments::loader_test::expect_errors(text, kFile, vars(), want);
 }
 
 void expect_error(const std::string& text, int line, int column, const std::string& substr) {

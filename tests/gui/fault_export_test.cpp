@@ -116,7 +116,7 @@ TEST_F(FaultExportTest, ArmedPcTriggerFiresIsLoggedAndExportsExactly) {
   Session& s = w.session();
   FaultPanel* p = w.fault_panel();
   // A register fault when the checksum loop is entered: stuck-at-1 on a
-  // high bit of ESI for 50 instructions.
+  // high bit of ECX for 50 instructions.
   p->set_register_target("ecx");
   p->set_model(FaultPanel::Model::StuckAt1);
   p->set_bit(20);
