@@ -205,7 +205,7 @@ void MemFile::check_snapshot_size(const MemorySnapshot& snapshot) const {
 void MemFile::restore_snapshot(const MemorySnapshot& snapshot) {
   check_snapshot_size(snapshot);
   if (snapshot.id() != baseline_snapshot_id_) {
-    mark_dirty_range(0, size_);  // every page is replaced: written, for a watcher
+    note_all_written();  // every page is replaced
     if (is_cow_mapped()) {
       map_snapshot_cow(snapshot);
       return;
@@ -222,6 +222,14 @@ void MemFile::restore_snapshot(const MemorySnapshot& snapshot) {
     copy_dirty_pages_from(snapshot);
   }
   make_baseline(snapshot.id());
+}
+
+void MemFile::note_all_written() noexcept {
+  const std::size_t pages = page_count();
+  for (std::size_t i = 0; i < written_words_.size(); ++i) {
+    const std::size_t first = i * 64;
+    written_words_[i] = pages - first >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (pages - first)) - 1;
+  }
 }
 
 void MemFile::note_dirty_as_written() noexcept {
@@ -284,7 +292,7 @@ void MemFile::map_snapshot_cow(const MemorySnapshot& snapshot) {
   }
   cow_source_id_ = snapshot.id();
   last_restore_pages_ = page_count();
-  mark_dirty_range(0, size_);  // every page is replaced: written, for a watcher
+  note_all_written();  // every page is replaced
   make_baseline(snapshot.id());
 }
 

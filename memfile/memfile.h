@@ -162,6 +162,7 @@ class MemFile {
   void check_snapshot_size(const MemorySnapshot& snapshot) const;
   void make_baseline(std::uint64_t snapshot_id) noexcept;
   void note_dirty_as_written() noexcept;  // restore: the pages it replaces count as written
+  void note_all_written() noexcept;       // a restore that replaces every page (the dirty bits are not touched)
   void copy_dirty_pages_from(const MemorySnapshot& snapshot) noexcept;
   void discard_private_dirty_pages(const MemorySnapshot& cow_source) noexcept;
   // Maps `fd` at `offset` over data() with MAP_FIXED; returns errno or 0.

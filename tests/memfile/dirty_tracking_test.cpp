@@ -94,6 +94,16 @@ TEST(DirtyTracking, WrittenPagesAreTakenOnceAndSurviveSnapshots) {
   // Restoring the baseline replaces the dirty pages: written, for a watcher.
   memory.restore_snapshot(snapshot);
   EXPECT_EQ(take_written(memory), (std::vector<std::size_t>{5}));
+  // Restoring a snapshot that is not the baseline replaces every page: each
+  // is written once, none beyond the last (the bitmap's last word is partial),
+  // and the dirty bits stay clear.
+  const MemorySnapshot other = memory.snapshot_in_memory();
+  memory.restore_snapshot(snapshot);
+  memory.restore_snapshot(other);
+  const std::vector<std::size_t> all = take_written(memory);
+  ASSERT_EQ(all.size(), memory.page_count());
+  EXPECT_EQ(all.back(), memory.page_count() - 1);
+  EXPECT_EQ(memory.dirty_count(), 0u);
 }
 
 }  // namespace
