@@ -665,6 +665,7 @@ void FaultInjector::apply() {
   const bool memory = target_ == Target::Memory;
   const unsigned digits = reg_ ? (reg_->bits + 3) / 4 : field_ ? (field_->bits + 3) / 4 : width_ * 2;
   record_.injected = true;
+  record_.value = now;
   record_.detail = where + (!memory ? " " : std::string(" ") + cell_name(width_) + " ") +
                    hex(original_, digits) + "->" + hex(now, digits);
 

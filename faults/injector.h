@@ -146,6 +146,7 @@ struct InjectionRecord {
   uint64_t at_instruction = 0;  // CPU ticks at injection
   uint64_t at_time_ns = 0;
   std::string detail;           // e.g. "phys 0x1234 byte 0x5a->0x5b"
+  uint64_t value = 0;           // memory cell, register, device field: the value after injection
 };
 
 class FaultInjector {

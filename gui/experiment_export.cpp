@@ -2,29 +2,10 @@
 
 #include <google/protobuf/text_format.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 #include "campaign.pb.h"
 #include "experiments/store/store.h"
 
 namespace faultline::gui {
-
-namespace {
-
-// The value after injection: the record's detail ends "...->0xVALUE" (then
-// possibly "; restored at tick N").
-uint64_t value_after(const faults::InjectionRecord& rec) {
-  const size_t arrow = rec.detail.find("->");
-  if (arrow == std::string::npos) throw ExportError("cannot read the injected value from \"" + rec.detail + "\"");
-  const char* p = rec.detail.c_str() + arrow + 2;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(p, &end, 16);
-  if (end == p) throw ExportError("cannot read the injected value from \"" + rec.detail + "\"");
-  return v;
-}
-
-}  // namespace
 
 std::string export_experiment(const Session& s, const std::string& name) {
   if (!s.loaded()) throw ExportError("no machine: load a kernel first");
@@ -128,7 +109,7 @@ std::string export_experiment(const Session& s, const std::string& name) {
       if (stream)
         throw ExportError("a random value on a disk or serial stream is drawn per hit from a seed the campaign "
                           "derives itself; use a set value or a bit model to export it");
-      g->mutable_model()->mutable_set_value()->set_value(value_after(rec));
+      g->mutable_model()->mutable_set_value()->set_value(rec.value);
       break;
     case pb::Model::kBitFlip:
       g->mutable_model()->mutable_bit_flip();  // `bits` follows from the mask

@@ -538,6 +538,7 @@ void Session::save_snapshot_file(const std::string& path) {
     hi->set_at_instruction(h.record.at_instruction);
     hi->set_at_time_ns(h.record.at_time_ns);
     hi->set_detail(h.record.detail);
+    hi->set_value(h.record.value);
   }
   meta.set_finished(finished_);
   meta.set_finish_reason(finish_reason_);
@@ -570,7 +571,7 @@ void Session::load_snapshot_file(const std::string& path) {
   check_snapshot_inputs(path, f.meta);
   std::vector<HandInjection> history;
   for (const pb::GuiSnapshotInjection& hi : f.meta.history())
-    history.push_back({hi.fault(), faults::InjectionRecord{hi.injected(), hi.at_instruction(), hi.at_time_ns(), hi.detail()}});
+    history.push_back({hi.fault(), faults::InjectionRecord{hi.injected(), hi.at_instruction(), hi.at_time_ns(), hi.detail(), hi.value()}});
 
   snapshot_.reset();
   campaign_.reset();

@@ -193,6 +193,7 @@ TEST_F(InjectorTest, RegisterFlipAtThirdPcArrival) {
   // chain behind it); disarm gives it back.
   EXPECT_NE(m_.cpu().on_pc, nullptr);
   EXPECT_EQ(inj.record().detail, "eax 0x00000000->0x00000100");
+  EXPECT_EQ(inj.record().value, 0x100u);
   inj.disarm();
   EXPECT_EQ(m_.cpu().on_pc, nullptr);
 }

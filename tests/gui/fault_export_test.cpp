@@ -527,5 +527,25 @@ TEST_F(FaultExportTest, OneDiskFaultPerDriveAtATime) {
   EXPECT_TRUE(w.session().trigger_pending());
 }
 
+TEST_F(FaultExportTest, RandomValueExportsAsTheValueDrawn) {
+  MainWindow w;
+  ASSERT_TRUE(w.open_multiboot(kChecksum));
+  Session& s = w.session();
+  s.run_slice(200'000);
+  FaultPanel* p = w.fault_panel();
+  p->set_symbol_target("data_buffer+0x200");
+  p->set_width(4);
+  p->set_model(FaultPanel::Model::Random);
+  p->set_value(12345);  // the seed
+  ASSERT_TRUE(p->inject()) << p->log_text().toStdString();
+  ASSERT_EQ(s.history().size(), 1u);
+  const uint64_t drawn = s.history()[0].record.value;
+  run_to_end(s);
+  const pb::ExperimentResult r = export_and_run(p, dir_, "random");
+  EXPECT_TRUE(r.fault().model().has_set_value()) << r.ShortDebugString();
+  EXPECT_EQ(r.fault().model().set_value().value(), drawn);
+  EXPECT_EQ(r.output_digest(), campaign::sha256_hex(s.output()));
+}
+
 }  // namespace
 }  // namespace faultline::gui

@@ -199,6 +199,8 @@ TEST(GuiSnapshotFile, HandInjectionHistorySurvivesTheLoad) {
   EXPECT_EQ(h.record.at_instruction, rec.at_instruction);
   EXPECT_EQ(h.record.at_time_ns, rec.at_time_ns);
   EXPECT_EQ(h.record.detail, rec.detail);
+  EXPECT_EQ(h.record.value, rec.value);
+  EXPECT_EQ(rec.value & 0x10, 0x10u);
   uint8_t byte = 0;
   ASSERT_TRUE(restored.cpu()->read_phys(0x300000, &byte, 1));
   EXPECT_EQ(byte, 0x10) << "the flipped bit is in the restored RAM";
